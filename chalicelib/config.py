@@ -1,0 +1,45 @@
+"""Process configuration, read once from the environment.
+
+This is the only module that reads environment variables. Endpoints of AWS services are *not* configured
+here: boto3 and PynamoDB read ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` themselves, so the same
+code runs against the local emulators and against AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    main_table: str
+    audit_table: str
+    kms_key_id: str
+    public_base_url: str
+    email_sender: str
+    client_cache_seconds: float
+    tenant_cache_seconds: float
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+@cache
+def settings() -> Settings:
+    env = os.environ
+    return Settings(
+        stage=env.get("GATEHOUSE_STAGE", "local"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        main_table=env.get("GATEHOUSE_MAIN_TABLE", "gatehouse-main"),
+        audit_table=env.get("GATEHOUSE_AUDIT_TABLE", "gatehouse-audit"),
+        kms_key_id=env.get("GATEHOUSE_KMS_KEY_ID", "alias/gatehouse-local"),
+        public_base_url=env.get("GATEHOUSE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        email_sender=env.get("GATEHOUSE_EMAIL_SENDER", "no-reply@gatehouse.local"),
+        client_cache_seconds=float(env.get("GATEHOUSE_CLIENT_CACHE_SECONDS", "30")),
+        tenant_cache_seconds=float(env.get("GATEHOUSE_TENANT_CACHE_SECONDS", "30")),
+    )

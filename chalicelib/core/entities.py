@@ -1,0 +1,181 @@
+"""Domain entities: plain frozen dataclasses, independent of storage and protocol.
+
+Every entity carries the tenant it belongs to; repositories refuse to build a key without one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
+
+Tier = Literal["customer", "organization", "account"]
+ClientType = Literal["confidential", "public", "service"]
+UserStatus = Literal["active", "pending", "disabled"]
+
+
+@dataclass(frozen=True)
+class TierNode:
+    tenant_id: TenantId
+    node_id: NodeId
+    tier: Tier
+    slug: str
+    name: str
+    parent_id: NodeId | None
+    status: Literal["active", "disabled"] = "active"
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TenantTree:
+    """All tier nodes of one customer tenant (a handful of items, loaded in one query)."""
+
+    tenant_id: TenantId
+    nodes: dict[NodeId, TierNode]
+
+    @property
+    def root(self) -> TierNode:
+        return next(n for n in self.nodes.values() if n.parent_id is None)
+
+    def chain(self, node_id: NodeId) -> list[TierNode]:
+        """Nodes from the root down to ``node_id`` (inclusive)."""
+        chain: list[TierNode] = []
+        current: NodeId | None = node_id
+        while current is not None:
+            node = self.nodes[current]
+            chain.append(node)
+            current = node.parent_id
+        return list(reversed(chain))
+
+    def find_by_slug(self, slug: str) -> TierNode | None:
+        return next((n for n in self.nodes.values() if n.slug == slug), None)
+
+
+@dataclass(frozen=True)
+class Client:
+    tenant_id: TenantId
+    client_id: ClientId
+    name: str
+    client_type: ClientType
+    token_endpoint_auth_method: str  # client_secret_basic | client_secret_post | private_key_jwt | none
+    secret_digest: str | None
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    tier_node_id: NodeId
+    first_party: bool = False
+    jwks: dict[str, Any] | None = None  # public keys for private_key_jwt
+    id_token_alg: str | None = None  # None: the tier's default
+    status: Literal["active", "disabled"] = "active"
+    created_at: int = 0
+
+
+@dataclass(frozen=True)
+class User:
+    tenant_id: TenantId
+    user_id: UserId
+    email: str
+    email_verified: bool
+    status: UserStatus
+    profile: dict[str, Any]
+    tier_node_id: NodeId
+    created_at: int
+    updated_at: int
+    phone_number: str | None = None
+    phone_number_verified: bool = False
+
+
+@dataclass(frozen=True)
+class PasswordLogin:
+    """The privileged login record found by email: never returned to adapters other than authentication."""
+
+    tenant_id: TenantId
+    email: str
+    user_id: UserId
+    password_hash: str | None
+    failed_attempts: int
+    locked_until: int
+    lock_count: int
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    tenant_id: TenantId
+    kid: str
+    alg: str
+    status: Literal["active", "retired"]
+    public_jwk: dict[str, Any]
+    encrypted_private_key: bytes
+    created_at: int
+    retired_at: int = 0
+    publish_until: int = 0  # a retired key stays in the JWKS until tokens it signed have expired
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    tenant_id: TenantId
+    code_digest: str
+    client_id: ClientId
+    user_id: UserId
+    redirect_uri: str
+    scope: tuple[str, ...]
+    nonce: str | None
+    code_challenge: str | None
+    session_id: str
+    auth_time: int
+    acr: str
+    amr: tuple[str, ...]
+    claims: dict[str, Any]  # snapshot of the user's claims at sign-in (no second read at the token endpoint)
+    expires_at: int
+    grant_id: str
+    consumed_at: int = 0
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A grant: what one user gave one client; it owns the refresh-token family and the access tokens issued."""
+
+    tenant_id: TenantId
+    grant_id: str
+    client_id: ClientId
+    user_id: UserId
+    scope: tuple[str, ...]
+    session_id: str
+    auth_time: int
+    acr: str
+    amr: tuple[str, ...]
+    claims: dict[str, Any]
+    created_at: int
+    expires_at: int
+    current_digest: str | None = None
+    previous_digest: str | None = None
+    rotated_at: int = 0
+    revoked_at: int = 0
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    """The browser's single sign-on session."""
+
+    tenant_id: TenantId
+    session_id: str
+    user_id: UserId
+    auth_time: int
+    amr: tuple[str, ...]
+    acr: str
+    expires_at: int
+    ip: str = ""
+    user_agent: str = ""
+    revoked_at: int = 0
+
+
+@dataclass(frozen=True)
+class Consent:
+    tenant_id: TenantId
+    user_id: UserId
+    client_id: ClientId
+    scopes: tuple[str, ...]
+    granted_at: int

@@ -1,0 +1,92 @@
+"""Key builders for the main table. Every key embeds the tenant; none can be built without one.
+
+This module is the only place that knows key prefixes.
+"""
+
+from __future__ import annotations
+
+from chalicelib.core.ids import TenantId
+
+
+def _t(tenant_id: TenantId) -> str:
+    if not tenant_id or "#" in tenant_id:
+        raise ValueError("a valid tenant id is required to build a key")
+    return f"T#{tenant_id}"
+
+
+def _part(value: str) -> str:
+    if not value:
+        raise ValueError("key parts must not be empty")
+    return value
+
+
+def tenant_nodes(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#NODES"
+
+
+def node_slug_guard(tenant_id: TenantId, parent_id: str, slug: str) -> str:
+    return f"{_t(tenant_id)}#NODESLUG#{_part(parent_id)}#{_part(slug)}"
+
+
+def client(tenant_id: TenantId, client_id: str) -> str:
+    return f"{_t(tenant_id)}#CLIENT#{_part(client_id)}"
+
+
+def clients_index(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#CLIENTS"
+
+
+def user(tenant_id: TenantId, user_id: str) -> str:
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}"
+
+
+def users_index(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#USERS"
+
+
+def email_login(tenant_id: TenantId, normalized_email: str) -> str:
+    return f"{_t(tenant_id)}#EMAIL#{_part(normalized_email)}"
+
+
+def signing_keys(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#KEYS"
+
+
+def authorization_code(tenant_id: TenantId, code_digest: str) -> str:
+    return f"{_t(tenant_id)}#CODE#{_part(code_digest)}"
+
+
+def grant(tenant_id: TenantId, grant_id: str) -> str:
+    return f"{_t(tenant_id)}#GRANT#{_part(grant_id)}"
+
+
+def user_grants_index(tenant_id: TenantId, user_id: str) -> str:
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#GRANTS"
+
+
+def session(tenant_id: TenantId, session_id: str) -> str:
+    return f"{_t(tenant_id)}#SESSION#{_part(session_id)}"
+
+
+def user_sessions_index(tenant_id: TenantId, user_id: str) -> str:
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#SESSIONS"
+
+
+def consent_sk(client_id: str) -> str:
+    return f"CONSENT#{_part(client_id)}"
+
+
+def throttle(tenant_id: TenantId, subject: str) -> str:
+    return f"{_t(tenant_id)}#THROTTLE#{_part(subject)}"
+
+
+def revoked_token(tenant_id: TenantId, jti: str) -> str:
+    return f"{_t(tenant_id)}#REVOKED#{_part(jti)}"
+
+
+def client_assertion_jti(tenant_id: TenantId, client_id: str, jti: str) -> str:
+    return f"{_t(tenant_id)}#ASSERTION#{_part(client_id)}#{_part(jti)}"
+
+
+def audit_events(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#AUDIT"

@@ -1,0 +1,224 @@
+"""PynamoDB models: one main table of discriminated item types, and a separate audit table.
+
+The same models create the local tables (``schema.create_tables``) and describe the tables to the CDK stack
+(``schema.table_definitions``), so the key schema is defined exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+class Gsi1(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class MainItem(Model):
+    class Meta:
+        table_name = settings().main_table
+        region = settings().region
+        billing_mode = "PAY_PER_REQUEST"
+        max_retry_attempts = 2
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+
+    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+    sk = UnicodeAttribute(range_key=True, attr_name="SK")
+    item_type = DiscriminatorAttribute(attr_name="type")
+    gsi1pk = UnicodeAttribute(null=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(null=True, attr_name="GSI1SK")
+    ttl = TTLAttribute(null=True, attr_name="ttl")
+    gsi1 = Gsi1()
+
+
+class TierNodeItem(MainItem, discriminator="node"):
+    tenant_id = UnicodeAttribute()
+    node_id = UnicodeAttribute()
+    tier = UnicodeAttribute()
+    slug = UnicodeAttribute()
+    name = UnicodeAttribute()
+    parent_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")
+    settings = JSONAttribute(default=dict)
+
+
+class GuardItem(MainItem, discriminator="guard"):
+    """Uniqueness guard: written with attribute_not_exists in the same transaction as what it protects."""
+
+    owner = UnicodeAttribute()
+
+
+class ClientItem(MainItem, discriminator="client"):
+    tenant_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    client_type = UnicodeAttribute()
+    auth_method = UnicodeAttribute()
+    secret_digest = UnicodeAttribute(null=True)
+    redirect_uris = JSONAttribute(default=list)
+    post_logout_redirect_uris = JSONAttribute(default=list)
+    scopes = JSONAttribute(default=list)
+    grant_types = JSONAttribute(default=list)
+    tier_node_id = UnicodeAttribute()
+    first_party = BooleanAttribute(default=False)
+    jwks = JSONAttribute(null=True)
+    id_token_alg = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")
+    created_at = NumberAttribute(default=0)
+
+
+class UserItem(MainItem, discriminator="user"):
+    tenant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    email_verified = BooleanAttribute(default=False)
+    status = UnicodeAttribute()
+    profile = JSONAttribute(default=dict)
+    tier_node_id = UnicodeAttribute()
+    phone_number = UnicodeAttribute(null=True)
+    phone_number_verified = BooleanAttribute(default=False)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+class EmailLoginItem(MainItem, discriminator="email_login"):
+    """Privileged: the email uniqueness guard that also holds the password hash and lockout state."""
+
+    tenant_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    password_hash = UnicodeAttribute(null=True)
+    failed_attempts = NumberAttribute(default=0)
+    locked_until = NumberAttribute(default=0)
+    lock_count = NumberAttribute(default=0)
+
+
+class SigningKeyItem(MainItem, discriminator="signing_key"):
+    tenant_id = UnicodeAttribute()
+    kid = UnicodeAttribute()
+    alg = UnicodeAttribute()
+    status = UnicodeAttribute()
+    public_jwk = JSONAttribute()
+    encrypted_private_key = BinaryAttribute(legacy_encoding=False)
+    created_at = NumberAttribute()
+    retired_at = NumberAttribute(default=0)
+    publish_until = NumberAttribute(default=0)
+
+
+class AuthorizationCodeItem(MainItem, discriminator="authorization_code"):
+    tenant_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    redirect_uri = UnicodeAttribute()
+    scope = JSONAttribute()
+    nonce = UnicodeAttribute(null=True)
+    code_challenge = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute()
+    auth_time = NumberAttribute()
+    acr = UnicodeAttribute()
+    amr = JSONAttribute()
+    claims = JSONAttribute()
+    expires_at = NumberAttribute()
+    grant_id = UnicodeAttribute()
+    consumed_at = NumberAttribute(default=0)
+
+
+class GrantItem(MainItem, discriminator="grant"):
+    tenant_id = UnicodeAttribute()
+    grant_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    scope = JSONAttribute()
+    session_id = UnicodeAttribute()
+    auth_time = NumberAttribute()
+    acr = UnicodeAttribute()
+    amr = JSONAttribute()
+    claims = JSONAttribute()
+    created_at = NumberAttribute()
+    expires_at = NumberAttribute()
+    current_digest = UnicodeAttribute(null=True)
+    previous_digest = UnicodeAttribute(null=True)
+    rotated_at = NumberAttribute(default=0)
+    revoked_at = NumberAttribute(default=0)
+    generation = NumberAttribute(default=0)
+
+
+class SessionItem(MainItem, discriminator="session"):
+    tenant_id = UnicodeAttribute()
+    session_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    auth_time = NumberAttribute()
+    amr = JSONAttribute()
+    acr = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    ip = UnicodeAttribute(default="")
+    user_agent = UnicodeAttribute(default="")
+    revoked_at = NumberAttribute(default=0)
+
+
+class ConsentItem(MainItem, discriminator="consent"):
+    tenant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    scopes = UnicodeSetAttribute()
+    granted_at = NumberAttribute()
+
+
+class ThrottleItem(MainItem, discriminator="throttle"):
+    """Failure counter for a subject (a source IP) inside a fixed window."""
+
+    failures = NumberAttribute(default=0)
+    window_start = NumberAttribute(default=0)
+    blocked_until = NumberAttribute(default=0)
+    block_count = NumberAttribute(default=0)
+
+
+class RevokedTokenItem(MainItem, discriminator="revoked_token"):
+    """An access token revoked before its expiry (RFC 7009); kept until the token would have expired."""
+
+    expires_at = NumberAttribute()
+
+
+class UsedAssertionItem(MainItem, discriminator="used_assertion"):
+    """A private_key_jwt client assertion ``jti`` already seen (RFC 7523 §3 replay protection)."""
+
+    expires_at = NumberAttribute()
+
+
+class AuditItem(Model):
+    class Meta:
+        table_name = settings().audit_table
+        region = settings().region
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+    sk = UnicodeAttribute(range_key=True, attr_name="SK")
+    event_type = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    occurred_at = NumberAttribute()
+    details = JSONAttribute(default=dict)
+    ttl = TTLAttribute(null=True, attr_name="ttl")
+
+
+MAIN_MODELS: tuple[type[MainItem], ...] = (MainItem,)
+ALL_TABLE_MODELS: tuple[type[Model], ...] = (MainItem, AuditItem)
