@@ -167,6 +167,7 @@ class LoginSession:
     amr: tuple[str, ...]
     acr: str
     expires_at: int
+    secret_digest: str = ""
     ip: str = ""
     user_agent: str = ""
     revoked_at: int = 0

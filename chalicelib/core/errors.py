@@ -76,9 +76,21 @@ class RateLimited(DomainError):
 
 
 class CodeInvalid(DomainError):
-    """A one-time code, link or token is unknown, expired, already used or bound to something else."""
+    """A one-time code, link or token is unknown, expired, already used or bound to something else.
+
+    ``reused_grant_id`` names the grant whose code was presented a second time; ``reuse_detected`` says a rotated
+    refresh token came back (the grant has been revoked).
+    """
 
     public = "The code is invalid or has expired."
+
+    def __init__(
+        self, public: str | None = None, *, detail: str = "", reused_grant_id: str | None = None,
+        reuse_detected: bool = False,
+    ) -> None:
+        super().__init__(public, detail=detail)
+        self.reused_grant_id = reused_grant_id
+        self.reuse_detected = reuse_detected
 
 
 class Forbidden(DomainError):
@@ -97,3 +109,15 @@ class DependencyUnavailable(DomainError):
     """An AWS dependency failed; the operation left nothing half-written and may be retried."""
 
     public = "The service is temporarily unavailable. Please try again."
+
+
+class TokenInvalid(DomainError):
+    """A bearer token failed verification (signature, claims, type, revocation)."""
+
+    public = "The access token is invalid."
+
+
+class ScopeNotAllowed(DomainError):
+    """The requested scope exceeds what the client or grant allows."""
+
+    public = "The requested scope is not allowed."

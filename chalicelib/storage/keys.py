@@ -8,6 +8,10 @@ from __future__ import annotations
 from chalicelib.core.ids import TenantId
 
 
+# The one key without a tenant: the operator's list of customer tenants (roots only, no tenant data).
+CUSTOMERS_INDEX = "CUSTOMERS"
+
+
 def _t(tenant_id: TenantId) -> str:
     if not tenant_id or "#" in tenant_id:
         raise ValueError("a valid tenant id is required to build a key")

@@ -161,11 +161,25 @@ class GrantItem(MainItem, discriminator="grant"):
     rotated_at = NumberAttribute(default=0)
     revoked_at = NumberAttribute(default=0)
     generation = NumberAttribute(default=0)
+    # Digests of the last ROTATION_HISTORY rotated refresh tokens, slot = generation % ROTATION_HISTORY: a
+    # rotated token that comes back is recognised as reuse (and revokes the grant) without an unbounded list.
+    h0 = UnicodeAttribute(null=True)
+    h1 = UnicodeAttribute(null=True)
+    h2 = UnicodeAttribute(null=True)
+    h3 = UnicodeAttribute(null=True)
+    h4 = UnicodeAttribute(null=True)
+    h5 = UnicodeAttribute(null=True)
+    h6 = UnicodeAttribute(null=True)
+    h7 = UnicodeAttribute(null=True)
+
+
+ROTATION_HISTORY = 8
 
 
 class SessionItem(MainItem, discriminator="session"):
     tenant_id = UnicodeAttribute()
     session_id = UnicodeAttribute()
+    secret_digest = UnicodeAttribute()
     user_id = UnicodeAttribute()
     auth_time = NumberAttribute()
     amr = JSONAttribute()

@@ -1,0 +1,113 @@
+"""Operator CLI commands: each takes parsed arguments and returns a JSON-serialisable result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from chalicelib import container
+from chalicelib.core.errors import AlreadyExists, InvalidInput
+from chalicelib.core.ids import TenantId
+from chalicelib.services.tokens import issuer_url
+
+OPERATOR_CLIENT = "gatehouse-operator"
+OPERATOR_SCOPES = ["admin", "scim"]
+
+
+def _node_id(tenant_id: TenantId, slug: str | None) -> Any:
+    return container.tenants().resolve_node(tenant_id, slug).node_id
+
+
+def tenant_create(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.parent:
+        if args.tier not in (None, "customer"):
+            raise InvalidInput("An organization or account needs --parent.")
+        node = container.tenants().create_customer(args.slug, args.name)
+        container.signing_keys().ensure_keys(node.tenant_id)
+    else:
+        parent = container.tenants().find_node_anywhere(args.parent)
+        node = container.tenants().create_child(parent.tenant_id, parent.slug, args.slug, args.tier, args.name)
+    return {
+        "tenant": node.tenant_id, "slug": node.slug, "tier": node.tier, "node_id": node.node_id,
+        "issuer": issuer_url(node.tenant_id),
+    }
+
+
+def tenant_show(args: argparse.Namespace) -> dict[str, Any]:
+    tree = container.tenants().tree(args.slug)
+    effective = container.tenants().effective(tree.tenant_id)
+    return {
+        "tenant": tree.tenant_id,
+        "issuer": issuer_url(tree.tenant_id),
+        "nodes": [
+            {"slug": n.slug, "tier": n.tier, "node_id": n.node_id, "parent_id": n.parent_id, "status": n.status}
+            for n in tree.nodes.values()
+        ],
+        "settings": effective.values,
+    }
+
+
+def client_create(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    jwks = json.loads(Path(args.jwks_file).read_text()) if args.jwks_file else None
+    client, secret = container.clients().create(
+        tenant_id, name=args.name, client_type=args.type, redirect_uris=args.redirect_uri,
+        post_logout_redirect_uris=args.post_logout_redirect_uri, scopes=args.scope or None,
+        tier_node_id=_node_id(tenant_id, args.tier_node), first_party=args.first_party, client_id=args.client_id,
+        auth_method=args.auth_method, jwks=jwks,
+    )
+    result: dict[str, Any] = {
+        "client_id": client.client_id, "type": client.client_type,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method, "redirect_uris": list(client.redirect_uris),
+        "scopes": list(client.scopes), "issuer": issuer_url(tenant_id),
+    }
+    if secret:
+        result["client_secret"] = secret
+    return result
+
+
+def client_rotate_secret(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    return {"client_id": args.client_id, "client_secret": container.clients().rotate_secret(tenant_id, args.client_id)}
+
+
+def user_create(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    node_id = _node_id(tenant_id, args.tier_node)
+    user = container.accounts().create_user(
+        tenant_id, email=args.email, password=args.password, verified=args.verified,
+        settings=container.tenants().effective(tenant_id, node_id), tier_node_id=node_id,
+    )
+    return {"user_id": user.user_id, "email": user.email, "status": user.status}
+
+
+def user_show(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    user = container.accounts().find_by_email(tenant_id, args.email)
+    return {
+        "user_id": user.user_id, "email": user.email, "email_verified": user.email_verified, "status": user.status,
+        "profile": user.profile, "tier_node_id": user.tier_node_id, "created_at": user.created_at,
+    }
+
+
+def token_admin(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    client = container.clients().get(tenant_id, OPERATOR_CLIENT)
+    if client is None:
+        try:
+            client, _ = container.clients().create(
+                tenant_id, name="Gatehouse operator", client_type="service", scopes=OPERATOR_SCOPES,
+                client_id=OPERATOR_CLIENT, first_party=True,
+            )
+        except AlreadyExists:
+            client = container.clients().get(tenant_id, OPERATOR_CLIENT)
+    assert client is not None
+    settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    return container.authorization().client_credentials(tenant_id, client, scope=client.scopes, settings=settings)
+
+
+def key_rotate(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    return container.signing_keys().rotate(tenant_id)

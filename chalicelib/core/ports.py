@@ -1,0 +1,174 @@
+"""Ports: the Protocols services depend on. Storage and outbound adapters satisfy them structurally.
+
+Every repository method takes the tenant id first. Contracts on errors are stated per method: where a method
+says it raises a core error, adapters translate their own failures (for example ConditionalCheckFailed) to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from chalicelib.core.entities import (
+    AuthorizationCode,
+    Client,
+    Consent,
+    Grant,
+    LoginSession,
+    PasswordLogin,
+    SigningKey,
+    TenantTree,
+    TierNode,
+    User,
+)
+from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
+
+
+class TenantRepository(Protocol):
+    def load_tree(self, tenant_id: TenantId) -> TenantTree | None:
+        """All nodes of a customer tenant, or None if the tenant does not exist."""
+
+    def create_node(self, node: TierNode) -> None:
+        """Create a node; raises AlreadyExists if the slug is taken under the same parent."""
+
+    def update_node(self, node: TierNode) -> None:
+        """Replace a node's name, status and settings; raises NotFound if it does not exist."""
+
+    def list_customers(self) -> list[TenantId]:
+        """Operator use only: the ids of all customer tenants."""
+
+
+class ClientRepository(Protocol):
+    def get(self, tenant_id: TenantId, client_id: ClientId) -> Client | None: ...
+
+    def create(self, client: Client) -> None:
+        """Raises AlreadyExists if the client id is taken in this tenant."""
+
+    def replace(self, client: Client) -> None:
+        """Raises NotFound if the client does not exist."""
+
+    def list(self, tenant_id: TenantId) -> list[Client]: ...
+
+
+class UserRepository(Protocol):
+    """Users without credentials (profile, status)."""
+
+    def get(self, tenant_id: TenantId, user_id: UserId) -> User | None: ...
+
+    def find_user_id_by_email(self, tenant_id: TenantId, email: str) -> UserId | None: ...
+
+
+class CredentialRepository(Protocol):
+    """Privileged: password hashes. Injected only into authentication services."""
+
+    def create_user_with_password(self, user: User, password_hash: str | None) -> None:
+        """Create the user and its email guard in one transaction; raises AlreadyExists if the email is taken."""
+
+    def get_password_login(self, tenant_id: TenantId, email: str) -> PasswordLogin | None: ...
+
+    def get_login_with_throttles(
+        self, tenant_id: TenantId, email: str, throttle_subjects: Sequence[str]
+    ) -> tuple[PasswordLogin | None, dict[str, dict[str, int]]]:
+        """The login record and the named throttle counters, in one round trip."""
+
+    def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None: ...
+
+
+class ThrottleRepository(Protocol):
+    def record_failure(
+        self, tenant_id: TenantId, subject: str, *, now: int, window: int, threshold: int, base_block: int,
+        max_block: int,
+    ) -> dict[str, int]:
+        """Count one failure for ``subject``; block it with a growing duration past the threshold."""
+
+    def reset(self, tenant_id: TenantId, subject: str) -> None: ...
+
+
+class SigningKeyRepository(Protocol):
+    def list(self, tenant_id: TenantId) -> list[SigningKey]: ...
+
+    def add(self, key: SigningKey) -> None: ...
+
+    def retire(self, tenant_id: TenantId, kid: str, *, retired_at: int, publish_until: int) -> None: ...
+
+
+class AuthorizationRepository(Protocol):
+    """Authorization codes and browser sessions."""
+
+    def save_code(self, code: AuthorizationCode, session: LoginSession | None) -> None:
+        """Store a code (and, on a fresh sign-in, the new session) in one transaction."""
+
+    def consume_code(
+        self, tenant_id: TenantId, code_digest: str, *, client_id: ClientId, redirect_uri: str,
+        code_challenge: str | None, now: int,
+    ) -> AuthorizationCode:
+        """Mark the code used and return it. Raises CodeInvalid if it is unknown, expired, already used, bound
+        to another client or redirect URI, or the PKCE challenge differs; ``CodeInvalid.reused_grant_id`` is set
+        when it had been used before."""
+
+    def save_session(self, session: LoginSession) -> None: ...
+
+    def get_session_with_user(
+        self, tenant_id: TenantId, session_id: str, user_id: UserId
+    ) -> tuple[LoginSession | None, User | None]:
+        """The session and its user in one round trip."""
+
+    def get_session(self, tenant_id: TenantId, session_id: str) -> LoginSession | None: ...
+
+    def revoke_session(self, tenant_id: TenantId, session_id: str, *, now: int) -> None: ...
+
+    def list_sessions(self, tenant_id: TenantId, user_id: UserId) -> list[LoginSession]: ...
+
+
+class GrantRepository(Protocol):
+    def create(self, grant: Grant) -> None:
+        """Raises AlreadyExists if the grant exists (a code can create its grant once)."""
+
+    def get(self, tenant_id: TenantId, grant_id: str) -> Grant | None: ...
+
+    def rotate(
+        self, tenant_id: TenantId, grant_id: str, *, generation: int, presented_digest: str, new_digest: str,
+        client_id: ClientId, now: int, grace_seconds: int,
+    ) -> Grant:
+        """Rotate the refresh token. Raises CodeInvalid (``reuse_detected`` set when a rotated token came back
+        outside the grace window; the grant is then revoked)."""
+
+    def revoke(self, tenant_id: TenantId, grant_id: str, *, now: int) -> None: ...
+
+    def list_for_user(self, tenant_id: TenantId, user_id: UserId) -> list[Grant]: ...
+
+    def get_token_state(
+        self, tenant_id: TenantId, *, grant_id: str | None, jti: str, user_id: UserId | None
+    ) -> tuple[Grant | None, bool, User | None]:
+        """(grant, jti revoked?, user) in one round trip: the access-token liveness check."""
+
+    def revoke_access_token(self, tenant_id: TenantId, jti: str, *, expires_at: int) -> None: ...
+
+    def use_client_assertion(self, tenant_id: TenantId, client_id: ClientId, jti: str, *, expires_at: int) -> None:
+        """Record a client assertion id; raises CodeInvalid if it was seen before (replay)."""
+
+
+class ConsentRepository(Protocol):
+    def get(self, tenant_id: TenantId, user_id: UserId, client_id: ClientId) -> Consent | None: ...
+
+    def grant(self, consent: Consent) -> None: ...
+
+    def revoke(self, tenant_id: TenantId, user_id: UserId, client_id: ClientId) -> None: ...
+
+    def list_for_user(self, tenant_id: TenantId, user_id: UserId) -> list[Consent]: ...
+
+
+class KeyEncryption(Protocol):
+    """Envelope encryption under the service KMS key; the context binds a ciphertext to its owner."""
+
+    def encrypt(self, plaintext: bytes, context: dict[str, str]) -> bytes: ...
+
+    def decrypt(self, blob: bytes, context: dict[str, str]) -> bytes: ...
+
+
+class EmailSender(Protocol):
+    def send(self, *, to: str, subject: str, text: str, html: str | None = None) -> None: ...
+
+
+Json = dict[str, Any]
+__all__ = ["NodeId", "Json"]

@@ -1,0 +1,78 @@
+"""Password sign-in with brute-force throttling per account and per source IP.
+
+Counters are kept per IP and per *email digest* (not per account), so an address that has no account is
+throttled exactly like one that has: responses never reveal whether an account exists. Each block lasts twice
+as long as the previous one, up to the tier's maximum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.core import clock
+from chalicelib.core.digests import secret_digest
+from chalicelib.core.entities import User
+from chalicelib.core.errors import AccountDisabled, AccountNotVerified, InvalidCredentials, RateLimited
+from chalicelib.core.ids import TenantId
+from chalicelib.core.ports import CredentialRepository, ThrottleRepository, UserRepository
+from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.passwords import hash_password, needs_rehash, verify_password
+
+WINDOW_SECONDS = 900
+IP_THRESHOLD_FACTOR = 4  # an IP may fail for a few accounts before it is blocked (NAT, shared offices)
+
+
+@dataclass(frozen=True)
+class PasswordAuthentication:
+    user: User
+    amr: tuple[str, ...] = ("pwd",)
+
+
+def _subjects(email: str, ip: str) -> tuple[str, str]:
+    return f"EMAIL#{secret_digest(email.strip().lower())[:40]}", f"IP#{ip or 'unknown'}"
+
+
+class PasswordAuthenticator:
+    def __init__(self, users: UserRepository, credentials: CredentialRepository, throttles: ThrottleRepository) -> None:
+        self._users = users
+        self._credentials = credentials
+        self._throttles = throttles
+
+    def authenticate(
+        self, tenant_id: TenantId, email: str, password: str, *, ip: str, settings: EffectiveSettings
+    ) -> PasswordAuthentication:
+        now = clock.now()
+        email_subject, ip_subject = _subjects(email, ip)
+        login, throttles = self._credentials.get_login_with_throttles(tenant_id, email, (email_subject, ip_subject))
+        blocked_until = max((t["blocked_until"] for t in throttles.values()), default=0)
+        if blocked_until > now:
+            raise RateLimited(retry_after=blocked_until - now, detail="throttled")
+        if not verify_password(login.password_hash if login else None, password):
+            self._record_failure(tenant_id, email_subject, ip_subject, now, settings)
+            raise InvalidCredentials(detail="password mismatch or unknown account")
+        assert login is not None
+        if throttles.get(email_subject, {}).get("failures"):
+            self._throttles.reset(tenant_id, email_subject)
+        user = self._users.get(tenant_id, login.user_id)
+        if user is None or user.status == "disabled":
+            raise AccountDisabled(detail="disabled or missing user record")
+        if user.status == "pending" or not user.email_verified:
+            raise AccountNotVerified()
+        if login.password_hash and needs_rehash(login.password_hash):
+            self._credentials.set_password_hash(tenant_id, login.email, hash_password(password))
+        return PasswordAuthentication(user=user)
+
+    def _record_failure(
+        self, tenant_id: TenantId, email_subject: str, ip_subject: str, now: int, settings: EffectiveSettings
+    ) -> None:
+        policy = settings.section("login")
+        base, most = int(policy["lock_seconds"]), int(policy["max_lock_seconds"])
+        self._throttles.record_failure(
+            tenant_id, email_subject, now=now, window=WINDOW_SECONDS,
+            threshold=int(policy["account_failures_before_lock"]), base_block=base, max_block=most,
+        )
+        self._throttles.record_failure(
+            tenant_id, ip_subject, now=now, window=WINDOW_SECONDS,
+            threshold=int(policy["ip_failures_before_delay"]) * IP_THRESHOLD_FACTOR, base_block=max(1, base // 10),
+            max_block=most,
+        )

@@ -1,0 +1,204 @@
+"""Grants (refresh-token families), revoked access tokens and used client assertions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib.core.digests import constant_time_equals
+from chalicelib.core.entities import Grant, User
+from chalicelib.core.errors import AlreadyExists, CodeInvalid
+from chalicelib.core.ids import ClientId, TenantId, UserId
+from chalicelib.storage import keys
+from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.models import (
+    ROTATION_HISTORY,
+    GrantItem,
+    MainItem,
+    RevokedTokenItem,
+    UsedAssertionItem,
+    UserItem,
+)
+from chalicelib.storage.users_repository import to_user, user_key
+
+GRANT = "GRANT"
+SLOTS = [getattr(GrantItem, f"h{i}") for i in range(ROTATION_HISTORY)]
+
+
+def _ttl(epoch: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch + 86400, tz=dt.timezone.utc)
+
+
+def _to_grant(item: GrantItem) -> Grant:
+    return Grant(
+        tenant_id=TenantId(item.tenant_id),
+        grant_id=item.grant_id,
+        client_id=ClientId(item.client_id),
+        user_id=UserId(item.user_id),
+        scope=tuple(item.scope),
+        session_id=item.session_id,
+        auth_time=int(item.auth_time),
+        acr=item.acr,
+        amr=tuple(item.amr),
+        claims=dict(item.claims),
+        created_at=int(item.created_at),
+        expires_at=int(item.expires_at),
+        current_digest=item.current_digest,
+        previous_digest=item.previous_digest,
+        rotated_at=int(item.rotated_at or 0),
+        revoked_at=int(item.revoked_at or 0),
+        generation=int(item.generation or 0),
+    )
+
+
+class DynamoGrantRepository:
+    @translate_errors
+    def create(self, grant: Grant) -> None:
+        item = GrantItem(
+            keys.grant(grant.tenant_id, grant.grant_id),
+            GRANT,
+            gsi1pk=keys.user_grants_index(grant.tenant_id, grant.user_id),
+            gsi1sk=f"{grant.created_at:012d}#{grant.grant_id}",
+            ttl=_ttl(grant.expires_at),
+            tenant_id=grant.tenant_id,
+            grant_id=grant.grant_id,
+            client_id=grant.client_id,
+            user_id=grant.user_id,
+            scope=list(grant.scope),
+            session_id=grant.session_id,
+            auth_time=grant.auth_time,
+            acr=grant.acr,
+            amr=list(grant.amr),
+            claims=grant.claims,
+            created_at=grant.created_at,
+            expires_at=grant.expires_at,
+            current_digest=grant.current_digest,
+            generation=grant.generation,
+        )
+        try:
+            item.save(condition=MainItem.pk.does_not_exist())
+        except PutError as error:
+            if is_condition_failure(error):
+                raise AlreadyExists("grant exists") from error
+            raise
+
+    @translate_errors
+    def get(self, tenant_id: TenantId, grant_id: str) -> Grant | None:
+        try:
+            return _to_grant(GrantItem.get(keys.grant(tenant_id, grant_id), GRANT))
+        except DoesNotExist:
+            return None
+
+    @translate_errors
+    def rotate(
+        self, tenant_id: TenantId, grant_id: str, *, generation: int, presented_digest: str, new_digest: str,
+        client_id: ClientId, now: int, grace_seconds: int,
+    ) -> Grant:
+        item = GrantItem(keys.grant(tenant_id, grant_id), GRANT)
+        try:
+            item.update(
+                actions=[
+                    GrantItem.current_digest.set(new_digest),
+                    GrantItem.previous_digest.set(presented_digest),
+                    GrantItem.rotated_at.set(now),
+                    GrantItem.generation.set(generation + 1),
+                    SLOTS[generation % ROTATION_HISTORY].set(presented_digest),
+                ],
+                condition=(GrantItem.current_digest == presented_digest)
+                & (GrantItem.generation == generation)
+                & (GrantItem.revoked_at == 0)
+                & (GrantItem.client_id == client_id)
+                & (GrantItem.expires_at > now),
+            )
+            return _to_grant(item)
+        except UpdateError as error:
+            if not is_condition_failure(error):
+                raise
+        return self._rotate_after_conflict(tenant_id, grant_id, presented_digest, new_digest, client_id, now, grace_seconds)
+
+    def _rotate_after_conflict(
+        self, tenant_id: TenantId, grant_id: str, presented_digest: str, new_digest: str, client_id: ClientId,
+        now: int, grace_seconds: int,
+    ) -> Grant:
+        try:
+            old = GrantItem.get(keys.grant(tenant_id, grant_id), GRANT)
+        except DoesNotExist:
+            raise CodeInvalid(detail="unknown grant") from None
+        if old.client_id != client_id or old.revoked_at or old.expires_at <= now:
+            raise CodeInvalid(detail="grant revoked, expired or bound to another client")
+        previous = old.previous_digest or ""
+        if constant_time_equals(previous, presented_digest) and now - int(old.rotated_at) <= grace_seconds:
+            # The immediately preceding token inside the grace window: a network retry. Rotate again from it.
+            try:
+                old.update(
+                    actions=[GrantItem.current_digest.set(new_digest), GrantItem.rotated_at.set(now)],
+                    condition=(GrantItem.previous_digest == presented_digest)
+                    & (GrantItem.rotated_at == old.rotated_at)
+                    & (GrantItem.revoked_at == 0),
+                )
+                return _to_grant(old)
+            except UpdateError as error:
+                if not is_condition_failure(error):
+                    raise
+                raise CodeInvalid(detail="concurrent rotation") from error
+        history = [getattr(old, f"h{i}") or "" for i in range(ROTATION_HISTORY)] + [previous]
+        if any(constant_time_equals(h, presented_digest) for h in history if h):
+            # RFC 9700 §4.14.2: a rotated refresh token came back; revoke the whole family.
+            self.revoke(tenant_id, grant_id, now=now)
+            raise CodeInvalid(detail="refresh token reuse", reuse_detected=True)
+        raise CodeInvalid(detail="refresh token does not match")
+
+    @translate_errors
+    def revoke(self, tenant_id: TenantId, grant_id: str, *, now: int) -> None:
+        try:
+            GrantItem(keys.grant(tenant_id, grant_id), GRANT).update(
+                actions=[GrantItem.revoked_at.set(now)],
+                condition=MainItem.pk.exists() & (GrantItem.revoked_at == 0),
+            )
+        except UpdateError as error:
+            if not is_condition_failure(error):
+                raise
+
+    @translate_errors
+    def list_for_user(self, tenant_id: TenantId, user_id: UserId) -> list[Grant]:
+        return [
+            _to_grant(i) for i in MainItem.gsi1.query(keys.user_grants_index(tenant_id, user_id)) if isinstance(i, GrantItem)
+        ]
+
+    @translate_errors
+    def get_token_state(
+        self, tenant_id: TenantId, *, grant_id: str | None, jti: str, user_id: UserId | None
+    ) -> tuple[Grant | None, bool, User | None]:
+        wanted: list[tuple[str, str]] = [(keys.revoked_token(tenant_id, jti), "JTI")]
+        if grant_id:
+            wanted.append((keys.grant(tenant_id, grant_id), GRANT))
+        if user_id:
+            wanted.append(user_key(tenant_id, user_id))
+        grant: Grant | None = None
+        revoked = False
+        user: User | None = None
+        for item in MainItem.batch_get(wanted):
+            if isinstance(item, RevokedTokenItem):
+                revoked = True
+            elif isinstance(item, GrantItem) and item.tenant_id == tenant_id:
+                grant = _to_grant(item)
+            elif isinstance(item, UserItem) and item.tenant_id == tenant_id:
+                user = to_user(item)
+        return grant, revoked, user
+
+    @translate_errors
+    def revoke_access_token(self, tenant_id: TenantId, jti: str, *, expires_at: int) -> None:
+        RevokedTokenItem(keys.revoked_token(tenant_id, jti), "JTI", expires_at=expires_at, ttl=_ttl(expires_at)).save()
+
+    @translate_errors
+    def use_client_assertion(self, tenant_id: TenantId, client_id: ClientId, jti: str, *, expires_at: int) -> None:
+        item = UsedAssertionItem(
+            keys.client_assertion_jti(tenant_id, client_id, jti), "JTI", expires_at=expires_at, ttl=_ttl(expires_at)
+        )
+        try:
+            item.save(condition=MainItem.pk.does_not_exist())
+        except PutError as error:
+            if is_condition_failure(error):
+                raise CodeInvalid(detail="client assertion replayed") from error
+            raise

@@ -1,0 +1,141 @@
+"""Users (profile and status) and, separately, the privileged credential repository."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from chalicelib.storage.connection import transaction
+
+from chalicelib.core.entities import PasswordLogin, User
+from chalicelib.core.errors import AlreadyExists
+from chalicelib.core.ids import NodeId, TenantId, UserId
+from chalicelib.storage import keys
+from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.models import EmailLoginItem, MainItem, ThrottleItem, UserItem
+
+PROFILE = "PROFILE"
+LOGIN = "LOGIN"
+THROTTLE = "THROTTLE"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def to_user(item: UserItem) -> User:
+    return User(
+        tenant_id=TenantId(item.tenant_id),
+        user_id=UserId(item.user_id),
+        email=item.email,
+        email_verified=bool(item.email_verified),
+        status=item.status,  # type: ignore[arg-type]
+        profile=dict(item.profile or {}),
+        tier_node_id=NodeId(item.tier_node_id),
+        created_at=int(item.created_at),
+        updated_at=int(item.updated_at),
+        phone_number=item.phone_number,
+        phone_number_verified=bool(item.phone_number_verified),
+    )
+
+
+def user_key(tenant_id: TenantId, user_id: str) -> tuple[str, str]:
+    return keys.user(tenant_id, user_id), PROFILE
+
+
+def _to_login(item: EmailLoginItem) -> PasswordLogin:
+    return PasswordLogin(
+        tenant_id=TenantId(item.tenant_id),
+        email=item.email,
+        user_id=UserId(item.user_id),
+        password_hash=item.password_hash,
+        failed_attempts=int(item.failed_attempts or 0),
+        locked_until=int(item.locked_until or 0),
+        lock_count=int(item.lock_count or 0),
+    )
+
+
+class DynamoUserRepository:
+    @translate_errors
+    def get(self, tenant_id: TenantId, user_id: UserId) -> User | None:
+        try:
+            return to_user(UserItem.get(*user_key(tenant_id, user_id)))
+        except DoesNotExist:
+            return None
+
+    @translate_errors
+    def find_user_id_by_email(self, tenant_id: TenantId, email: str) -> UserId | None:
+        try:
+            return UserId(EmailLoginItem.get(keys.email_login(tenant_id, normalize_email(email)), LOGIN).user_id)
+        except DoesNotExist:
+            return None
+
+
+class DynamoCredentialRepository:
+    @translate_errors
+    def create_user_with_password(self, user: User, password_hash: str | None) -> None:
+        email = normalize_email(user.email)
+        user_item = UserItem(
+            *user_key(user.tenant_id, user.user_id),
+            gsi1pk=keys.users_index(user.tenant_id),
+            gsi1sk=f"{user.created_at:012d}#{user.user_id}",
+            tenant_id=user.tenant_id,
+            user_id=user.user_id,
+            email=email,
+            email_verified=user.email_verified,
+            status=user.status,
+            profile=user.profile,
+            tier_node_id=user.tier_node_id,
+            phone_number=user.phone_number,
+            phone_number_verified=user.phone_number_verified,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+        login_item = EmailLoginItem(
+            keys.email_login(user.tenant_id, email),
+            LOGIN,
+            tenant_id=user.tenant_id,
+            email=email,
+            user_id=user.user_id,
+            password_hash=password_hash,
+        )
+        try:
+            with transaction() as tx:
+                tx.save(login_item, condition=MainItem.pk.does_not_exist())
+                tx.save(user_item, condition=MainItem.pk.does_not_exist())
+        except TransactWriteError as error:
+            if is_condition_failure(error):
+                raise AlreadyExists("An account with this email already exists.") from error
+            raise
+
+    @translate_errors
+    def get_password_login(self, tenant_id: TenantId, email: str) -> PasswordLogin | None:
+        try:
+            return _to_login(EmailLoginItem.get(keys.email_login(tenant_id, normalize_email(email)), LOGIN))
+        except DoesNotExist:
+            return None
+
+    @translate_errors
+    def get_login_with_throttles(
+        self, tenant_id: TenantId, email: str, throttle_subjects: Sequence[str]
+    ) -> tuple[PasswordLogin | None, dict[str, dict[str, int]]]:
+        login_key = (keys.email_login(tenant_id, normalize_email(email)), LOGIN)
+        throttle_keys = {keys.throttle(tenant_id, s): s for s in throttle_subjects}
+        login: PasswordLogin | None = None
+        throttles: dict[str, dict[str, int]] = {}
+        for item in MainItem.batch_get([login_key, *((k, THROTTLE) for k in throttle_keys)]):
+            if isinstance(item, EmailLoginItem):
+                login = _to_login(item)
+            elif isinstance(item, ThrottleItem):
+                throttles[throttle_keys[item.pk]] = {
+                    "failures": int(item.failures or 0),
+                    "window_start": int(item.window_start or 0),
+                    "blocked_until": int(item.blocked_until or 0),
+                    "block_count": int(item.block_count or 0),
+                }
+        return login, throttles
+
+    @translate_errors
+    def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None:
+        item = EmailLoginItem(keys.email_login(tenant_id, normalize_email(email)), LOGIN)
+        item.update(actions=[EmailLoginItem.password_hash.set(password_hash)], condition=MainItem.pk.exists())

@@ -1,0 +1,1 @@
+"""HTTP adapters: Chalice-facing request parsing, protocol endpoints and hosted pages."""

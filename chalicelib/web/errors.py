@@ -1,0 +1,275 @@
+"""Protocol errors and the one place where every exception becomes a wire response.
+
+Each protocol has a decorator (``oauth_endpoint``, ``bearer_endpoint``, ``page_endpoint``) that wraps a handler.
+Domain errors are translated through a per-protocol table looked up along the exception's ``__mro__``; anything
+not deliberately exposed becomes that protocol's generic server error (logged with its stack, never shown).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.core import errors as domain
+from chalicelib.web.http import (
+    BadRequest,
+    DuplicateParameter,
+    HttpRequest,
+    HttpResponse,
+    html_response,
+    json_response,
+    redirect,
+    with_query,
+)
+
+log = logging.getLogger("gatehouse")
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthError(Exception):
+    """RFC 6749 error. ``allow_redirect`` is False until the redirect URI has matched exactly (RFC 6749 §4.1.2.1)."""
+
+    error = "invalid_request"
+    status = 400
+    allow_redirect = True
+
+    def __init__(self, description: str = "", *, status: int | None = None, www_authenticate: str | None = None) -> None:
+        super().__init__(description or self.error)
+        # RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+        self.description = "".join(c for c in description if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
+        if status is not None:
+            self.status = status
+        self.www_authenticate = www_authenticate
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed (RFC 6749 §5.2): 401."""
+
+    error = "invalid_client"
+    status = 401
+    allow_redirect = False
+
+
+class InvalidRedirectUri(OAuthError):
+    error = "invalid_request"
+    allow_redirect = False
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+    status = 403
+
+
+class LoginRequired(OAuthError):
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    error = "consent_required"
+
+
+class RequestNotSupported(OAuthError):
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    error = "request_uri_not_supported"
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 §3.1."""
+
+    error = "invalid_token"
+    status = 401
+
+
+class InsufficientScope(OAuthError):
+    error = "insufficient_scope"
+    status = 403
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status = 503
+
+
+class AuthorizeRedirect(Exception):
+    """An authorization error delivered to the client's (already verified) redirect URI with ``iss`` (RFC 9207)."""
+
+    def __init__(self, error: OAuthError, redirect_uri: str, state: str | None, issuer: str) -> None:
+        super().__init__(error.error)
+        self.oauth_error = error
+        self.redirect_uri = redirect_uri
+        self.state = state
+        self.issuer = issuer
+
+    def response(self) -> HttpResponse:
+        return redirect(
+            with_query(
+                self.redirect_uri,
+                {
+                    "error": self.oauth_error.error,
+                    "error_description": self.oauth_error.description or None,
+                    "state": self.state,
+                    "iss": self.issuer,
+                },
+            )
+        )
+
+
+OAUTH_ERRORS: dict[type[Exception], Callable[[Exception], OAuthError]] = {
+    domain.CodeInvalid: lambda e: InvalidGrant("The grant is invalid, expired, revoked or was issued to another client."),
+    domain.ScopeNotAllowed: lambda e: InvalidScope(str(getattr(e, "public", ""))),
+    domain.InvalidInput: lambda e: InvalidRequest(str(getattr(e, "public", ""))),
+    domain.TenantUnavailable: lambda e: InvalidRequest("Unknown tenant.", status=404),
+    domain.TokenInvalid: lambda e: InvalidToken(str(getattr(e, "public", ""))),
+    domain.RateLimited: lambda e: InvalidRequest("Too many requests.", status=429),
+    domain.DependencyUnavailable: lambda e: TemporarilyUnavailable("Try again shortly."),
+    domain.NotFound: lambda e: InvalidRequest(str(getattr(e, "public", "")), status=404),
+    BadRequest: lambda e: InvalidRequest(str(e), status=getattr(e, "status", 400)),
+    DuplicateParameter: lambda e: InvalidRequest(str(e)),
+}
+
+
+def lookup(table: dict[type[Exception], Callable[[Exception], Any]], error: Exception) -> Callable[[Exception], Any] | None:
+    for cls in type(error).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def to_oauth_error(error: Exception) -> OAuthError:
+    if isinstance(error, OAuthError):
+        return error
+    translate = lookup(OAUTH_ERRORS, error)
+    if translate is not None:
+        if isinstance(error, domain.DomainError):
+            log.info("oauth error: %s %s", type(error).__name__, error.detail)
+        return translate(error)
+    log.exception("unhandled error")
+    return ServerError("An internal error occurred.")
+
+
+def oauth_error_response(error: OAuthError, headers: dict[str, str] | None = None) -> HttpResponse:
+    body: dict[str, str] = {"error": error.error}
+    if error.description:
+        body["error_description"] = error.description
+    extra = dict(NO_STORE)
+    if error.www_authenticate:
+        extra["WWW-Authenticate"] = error.www_authenticate
+    return json_response(body, error.status, {**extra, **(headers or {})})
+
+
+Handler = Callable[..., HttpResponse]
+
+
+def oauth_endpoint(handler: Handler) -> Handler:
+    """JSON OAuth errors (RFC 6749 §5.2) with ``Cache-Control: no-store``."""
+
+    @functools.wraps(handler)
+    def wrapper(request: HttpRequest, *args: Any) -> HttpResponse:
+        try:
+            return handler(request, *args)
+        except Exception as error:  # noqa: BLE001 - the one place every failure becomes a protocol error
+            return oauth_error_response(to_oauth_error(error))
+
+    return wrapper
+
+
+def bearer_endpoint(realm: str) -> Callable[[Handler], Handler]:
+    """RFC 6750 §3 errors: ``WWW-Authenticate: Bearer`` with the error code."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(request: HttpRequest, *args: Any) -> HttpResponse:
+            try:
+                return handler(request, *args)
+            except Exception as error:  # noqa: BLE001
+                oauth = to_oauth_error(error)
+                if isinstance(error, MissingBearer):
+                    challenge = f'Bearer realm="{realm}"'
+                    return HttpResponse(401, "", {"WWW-Authenticate": challenge, **NO_STORE})
+                challenge = f'Bearer realm="{realm}", error="{oauth.error}"'
+                if oauth.description:
+                    challenge += f', error_description="{oauth.description}"'
+                oauth.www_authenticate = challenge
+                return oauth_error_response(oauth)
+
+        return wrapper
+
+    return decorate
+
+
+class MissingBearer(Exception):
+    """No credentials at all: RFC 6750 §3.1 says answer with the challenge and no error code."""
+
+
+PageRenderer = Callable[[HttpRequest, int, str, str], HttpResponse]
+
+PAGE_STATUS: dict[type[Exception], int] = {
+    domain.TenantUnavailable: 404,
+    domain.NotFound: 404,
+    domain.InvalidInput: 400,
+    domain.RateLimited: 429,
+    domain.DependencyUnavailable: 503,
+    domain.Forbidden: 403,
+    BadRequest: 400,
+    DuplicateParameter: 400,
+}
+
+
+def page_endpoint(render_error: PageRenderer) -> Callable[[Handler], Handler]:
+    """HTML pages: errors render the error page; an authorization error with a verified redirect is redirected."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(request: HttpRequest, *args: Any) -> HttpResponse:
+            try:
+                return handler(request, *args)
+            except AuthorizeRedirect as redirect_error:
+                return redirect_error.response()
+            except OAuthError as error:
+                return render_error(request, error.status if error.status != 401 else 400, error.error, error.description)
+            except Exception as error:  # noqa: BLE001
+                status = next((PAGE_STATUS[c] for c in type(error).__mro__ if c in PAGE_STATUS), 500)
+                if status == 500:
+                    log.exception("unhandled error on a page")
+                    return render_error(request, 500, "server_error", "Something went wrong. Please try again.")
+                message = str(getattr(error, "public", "") or error)
+                return render_error(request, status, type(error).__name__, message)
+
+        return wrapper
+
+    return decorate

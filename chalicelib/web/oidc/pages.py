@@ -1,0 +1,51 @@
+"""Rendering of the sign-in pages (login, consent, error) for a tenant and request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import container
+from chalicelib.core.errors import TenantUnavailable
+from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId
+from chalicelib.web.http import HttpRequest, HttpResponse, html_response
+from chalicelib.web.pages.i18n import negotiate_locale, translate
+from chalicelib.web.pages.render import render_page
+
+ERROR_TITLES = {404: "Not found", 429: "Too many attempts", 503: "Temporarily unavailable"}
+
+
+def locale_for(request: HttpRequest, ui_locales: str | None = None) -> str:
+    return negotiate_locale(ui_locales, request.headers.get("accept-language"))
+
+
+def branding_for(tenant_id: TenantId, node_id: NodeId = ROOT_NODE) -> dict[str, str]:
+    try:
+        tree = container.tenants().tree(tenant_id)
+        branding = dict(container.tenants().effective(tenant_id, node_id).section("branding"))
+    except TenantUnavailable:
+        return {"display_name": "Gatehouse", "primary_color": "", "logo_url": ""}
+    branding["display_name"] = branding.get("display_name") or tree.root.name
+    return {k: str(v) for k, v in branding.items()}
+
+
+def page(
+    request: HttpRequest, template: str, *, tenant_id: TenantId, node_id: NodeId = ROOT_NODE,
+    ui_locales: str | None = None, status: int = 200, cookies: list[str] | None = None, **context: Any,
+) -> HttpResponse:
+    locale = locale_for(request, ui_locales)
+    # Error and field messages are passed as catalog keys and translated in the page's locale.
+    if isinstance(context.get("error"), str):
+        context["error"] = translate(locale, context["error"])
+    if isinstance(context.get("field_errors"), dict):
+        context["field_errors"] = {k: translate(locale, v) for k, v in context["field_errors"].items()}
+    html = render_page(template, locale=locale, branding=branding_for(tenant_id, node_id), **context)
+    response = html_response(html, status)
+    response.cookies.extend(c for c in cookies or [] if c)
+    return response
+
+
+def error_page(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    tenant_id = TenantId(request.path_params.get("tenant", "") or "-")
+    title = ERROR_TITLES.get(status, "Something went wrong" if status >= 500 else "The request could not be completed")
+    return page(request, "error.html", tenant_id=tenant_id, status=status, title=title, message=message,
+                error_code=code)

@@ -1,0 +1,94 @@
+"""Form posts of the hosted sign-in: password login and consent."""
+
+from __future__ import annotations
+
+from chalicelib import container
+from chalicelib.core.entities import Client
+from chalicelib.core.errors import AccountDisabled, AccountNotVerified, InvalidCredentials, InvalidInput, RateLimited
+from chalicelib.core.ids import TenantId
+from chalicelib.web.errors import AccessDenied, page_endpoint
+from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
+from chalicelib.web.oidc import flow
+from chalicelib.web.oidc.authorize import (
+    SESSION_COOKIE,
+    AuthorizationRequest,
+    check_client,
+    check_redirect_uri,
+    code_redirect,
+    consent_page,
+    fail,
+    login_page,
+    session_cookie,
+)
+from chalicelib.web.oidc.pages import error_page
+
+MAX_EMAIL = 254
+MAX_PASSWORD = 1024
+
+
+def _restore(tenant_id: TenantId, http: HttpRequest) -> tuple[Client, AuthorizationRequest]:
+    request = AuthorizationRequest.from_params(flow.unseal(tenant_id, http))
+    client = check_client(tenant_id, request.client_id)
+    check_redirect_uri(client, request.redirect_uri)
+    return client, request
+
+
+def _login(http: HttpRequest, tenant: str) -> HttpResponse:
+    tree = container.tenants().tree(tenant)
+    tenant_id = tree.tenant_id
+    client, request = _restore(tenant_id, http)
+    form = http.form()
+    email = (single(form, "email") or "").strip()
+    password = single(form, "password") or ""
+    field_errors = {}
+    if not email or len(email) > MAX_EMAIL:
+        field_errors["email"] = "login.error.email_required"
+    if not password or len(password) > MAX_PASSWORD:
+        field_errors["password"] = "login.error.password_required"
+    if field_errors:
+        return login_page(http, tenant_id, client, request, status=400, field_errors=field_errors, email=email[:MAX_EMAIL])
+    settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    try:
+        result = container.password_authenticator().authenticate(
+            tenant_id, email, password, ip=http.source_ip, settings=settings
+        )
+    except (InvalidCredentials, InvalidInput):
+        return login_page(http, tenant_id, client, request, status=401, error="login.error.invalid_credentials", email=email)
+    except RateLimited as error:
+        response = login_page(http, tenant_id, client, request, status=429, error="login.error.too_many_attempts", email=email)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    except AccountNotVerified:
+        return login_page(http, tenant_id, client, request, status=403, error="login.error.unverified", email=email)
+    except AccountDisabled:
+        return login_page(http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email)
+    session, cookie_value = container.sessions().start(
+        tenant_id, result.user, amr=result.amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
+    )
+    cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
+    forced = "consent" in request.prompt
+    if container.consent().is_needed(tenant_id, client, result.user.user_id, request.scope, forced=forced):
+        container.sessions().store(session)
+        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie])
+    response = redirect(code_redirect(tenant_id, client, request, result.user, session, new_session=True))
+    response.cookies.append(cookie)
+    return response
+
+
+def _consent(http: HttpRequest, tenant: str) -> HttpResponse:
+    tree = container.tenants().tree(tenant)
+    tenant_id = tree.tenant_id
+    client, request = _restore(tenant_id, http)
+    resolved = container.sessions().resolve(tenant_id, http.cookies().get(SESSION_COOKIE))
+    if resolved is None:
+        return login_page(http, tenant_id, client, request, status=401, error="error.session_expired")
+    session, user = resolved
+    decision = single(http.form(), "decision")
+    if decision != "allow":
+        raise fail(tenant_id, request, AccessDenied("The user denied the request."))
+    container.consent().grant(tenant_id, client, user.user_id, request.scope)
+    return redirect(code_redirect(tenant_id, client, request, user, session, new_session=False))
+
+
+login_endpoint = page_endpoint(error_page)(_login)
+consent_endpoint = page_endpoint(error_page)(_consent)
