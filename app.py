@@ -4,7 +4,7 @@ Every route hands the request to a protocol handler through ``view``, which tran
 response and guarantees the protocol's own error format (handlers are wrapped by their protocol's decorator).
 """
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Response
 
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint

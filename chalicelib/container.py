@@ -111,3 +111,10 @@ def consent() -> ConsentService:
 
     repository: ports.ConsentRepository = DynamoConsentRepository()
     return ConsentService(repository)
+
+
+def local_outbox() -> list[dict[str, object]]:
+    """Local stage only: every email and SMS sent through the emulated SES/SNS, newest first."""
+    from chalicelib.outbound.local_outbox import read_outbox
+
+    return read_outbox()

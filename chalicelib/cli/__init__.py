@@ -12,9 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.core.errors import DomainError
-
 from chalicelib.cli import commands
+from chalicelib.core.errors import DomainError
 
 
 class CliError(Exception):
@@ -52,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--tier-node")
     create.add_argument("--first-party", action="store_true")
     create.add_argument("--client-id")
-    create.add_argument("--auth-method", choices=["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
+    create.add_argument(
+        "--auth-method", choices=["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+    )
     create.add_argument("--jwks-file", help="public keys (JWKS JSON) for private_key_jwt")
     create.set_defaults(run=commands.client_create)
     rotate = client.add_parser("rotate-secret")

@@ -30,7 +30,10 @@ def tenant_create(args: argparse.Namespace) -> dict[str, Any]:
         parent = container.tenants().find_node_anywhere(args.parent)
         node = container.tenants().create_child(parent.tenant_id, parent.slug, args.slug, args.tier, args.name)
     return {
-        "tenant": node.tenant_id, "slug": node.slug, "tier": node.tier, "node_id": node.node_id,
+        "tenant": node.tenant_id,
+        "slug": node.slug,
+        "tier": node.tier,
+        "node_id": node.node_id,
         "issuer": issuer_url(node.tenant_id),
     }
 
@@ -53,15 +56,25 @@ def client_create(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     jwks = json.loads(Path(args.jwks_file).read_text()) if args.jwks_file else None
     client, secret = container.clients().create(
-        tenant_id, name=args.name, client_type=args.type, redirect_uris=args.redirect_uri,
-        post_logout_redirect_uris=args.post_logout_redirect_uri, scopes=args.scope or None,
-        tier_node_id=_node_id(tenant_id, args.tier_node), first_party=args.first_party, client_id=args.client_id,
-        auth_method=args.auth_method, jwks=jwks,
+        tenant_id,
+        name=args.name,
+        client_type=args.type,
+        redirect_uris=args.redirect_uri,
+        post_logout_redirect_uris=args.post_logout_redirect_uri,
+        scopes=args.scope or None,
+        tier_node_id=_node_id(tenant_id, args.tier_node),
+        first_party=args.first_party,
+        client_id=args.client_id,
+        auth_method=args.auth_method,
+        jwks=jwks,
     )
     result: dict[str, Any] = {
-        "client_id": client.client_id, "type": client.client_type,
-        "token_endpoint_auth_method": client.token_endpoint_auth_method, "redirect_uris": list(client.redirect_uris),
-        "scopes": list(client.scopes), "issuer": issuer_url(tenant_id),
+        "client_id": client.client_id,
+        "type": client.client_type,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "redirect_uris": list(client.redirect_uris),
+        "scopes": list(client.scopes),
+        "issuer": issuer_url(tenant_id),
     }
     if secret:
         result["client_secret"] = secret
@@ -77,8 +90,12 @@ def user_create(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     node_id = _node_id(tenant_id, args.tier_node)
     user = container.accounts().create_user(
-        tenant_id, email=args.email, password=args.password, verified=args.verified,
-        settings=container.tenants().effective(tenant_id, node_id), tier_node_id=node_id,
+        tenant_id,
+        email=args.email,
+        password=args.password,
+        verified=args.verified,
+        settings=container.tenants().effective(tenant_id, node_id),
+        tier_node_id=node_id,
     )
     return {"user_id": user.user_id, "email": user.email, "status": user.status}
 
@@ -87,8 +104,13 @@ def user_show(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     user = container.accounts().find_by_email(tenant_id, args.email)
     return {
-        "user_id": user.user_id, "email": user.email, "email_verified": user.email_verified, "status": user.status,
-        "profile": user.profile, "tier_node_id": user.tier_node_id, "created_at": user.created_at,
+        "user_id": user.user_id,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "status": user.status,
+        "profile": user.profile,
+        "tier_node_id": user.tier_node_id,
+        "created_at": user.created_at,
     }
 
 
@@ -98,12 +120,17 @@ def token_admin(args: argparse.Namespace) -> dict[str, Any]:
     if client is None:
         try:
             client, _ = container.clients().create(
-                tenant_id, name="Gatehouse operator", client_type="service", scopes=OPERATOR_SCOPES,
-                client_id=OPERATOR_CLIENT, first_party=True,
+                tenant_id,
+                name="Gatehouse operator",
+                client_type="service",
+                scopes=OPERATOR_SCOPES,
+                client_id=OPERATOR_CLIENT,
+                first_party=True,
             )
         except AlreadyExists:
             client = container.clients().get(tenant_id, OPERATOR_CLIENT)
-    assert client is not None
+    if client is None:
+        raise InvalidInput("The operator client could not be created.")
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
     return container.authorization().client_credentials(tenant_id, client, scope=client.scopes, settings=settings)
 

@@ -85,7 +85,11 @@ class CodeInvalid(DomainError):
     public = "The code is invalid or has expired."
 
     def __init__(
-        self, public: str | None = None, *, detail: str = "", reused_grant_id: str | None = None,
+        self,
+        public: str | None = None,
+        *,
+        detail: str = "",
+        reused_grant_id: str | None = None,
         reuse_detected: bool = False,
     ) -> None:
         super().__init__(public, detail=detail)

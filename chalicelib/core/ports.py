@@ -76,7 +76,14 @@ class CredentialRepository(Protocol):
 
 class ThrottleRepository(Protocol):
     def record_failure(
-        self, tenant_id: TenantId, subject: str, *, now: int, window: int, threshold: int, base_block: int,
+        self,
+        tenant_id: TenantId,
+        subject: str,
+        *,
+        now: int,
+        window: int,
+        threshold: int,
+        base_block: int,
         max_block: int,
     ) -> dict[str, int]:
         """Count one failure for ``subject``; block it with a growing duration past the threshold."""
@@ -99,8 +106,14 @@ class AuthorizationRepository(Protocol):
         """Store a code (and, on a fresh sign-in, the new session) in one transaction."""
 
     def consume_code(
-        self, tenant_id: TenantId, code_digest: str, *, client_id: ClientId, redirect_uri: str,
-        code_challenge: str | None, now: int,
+        self,
+        tenant_id: TenantId,
+        code_digest: str,
+        *,
+        client_id: ClientId,
+        redirect_uri: str,
+        code_challenge: str | None,
+        now: int,
     ) -> AuthorizationCode:
         """Mark the code used and return it. Raises CodeInvalid if it is unknown, expired, already used, bound
         to another client or redirect URI, or the PKCE challenge differs; ``CodeInvalid.reused_grant_id`` is set
@@ -127,8 +140,16 @@ class GrantRepository(Protocol):
     def get(self, tenant_id: TenantId, grant_id: str) -> Grant | None: ...
 
     def rotate(
-        self, tenant_id: TenantId, grant_id: str, *, generation: int, presented_digest: str, new_digest: str,
-        client_id: ClientId, now: int, grace_seconds: int,
+        self,
+        tenant_id: TenantId,
+        grant_id: str,
+        *,
+        generation: int,
+        presented_digest: str,
+        new_digest: str,
+        client_id: ClientId,
+        now: int,
+        grace_seconds: int,
     ) -> Grant:
         """Rotate the refresh token. Raises CodeInvalid (``reuse_detected`` set when a rotated token came back
         outside the grace window; the grant is then revoked)."""
@@ -171,4 +192,4 @@ class EmailSender(Protocol):
 
 
 Json = dict[str, Any]
-__all__ = ["NodeId", "Json"]
+__all__ = ["Json", "NodeId"]

@@ -35,7 +35,7 @@ class KmsEnvelopeEncryption:
             raise DependencyUnavailable(detail=f"kms generate_data_key: {error}") from error
         nonce = secrets.token_bytes(12)
         ciphertext = AESGCM(data_key["Plaintext"]).encrypt(nonce, plaintext, _aad(context))
-        wrapped = data_key["CiphertextBlob"]
+        wrapped = bytes(data_key["CiphertextBlob"])
         return struct.pack(">BH", VERSION, len(wrapped)) + wrapped + nonce + ciphertext
 
     def decrypt(self, blob: bytes, context: dict[str, str]) -> bytes:
@@ -51,4 +51,4 @@ class KmsEnvelopeEncryption:
             data_key = client("kms").decrypt(CiphertextBlob=wrapped, EncryptionContext=context)["Plaintext"]
         except Exception as error:
             raise DependencyUnavailable(detail=f"kms decrypt: {error}") from error
-        return AESGCM(data_key).decrypt(nonce, ciphertext, _aad(context))
+        return bytes(AESGCM(data_key).decrypt(nonce, ciphertext, _aad(context)))

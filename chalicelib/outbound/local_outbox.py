@@ -16,7 +16,7 @@ import sys
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
-from typing import Any
+from typing import Any, cast
 
 SENT_AT_ATTRIBUTE = "gatehouse_sent_at"  # set by infra/local/emulators.py
 _URL = re.compile(r"https?://[^\s<>\"'`]+")
@@ -59,8 +59,11 @@ def _sent_at(message: Any) -> datetime:
 def _email_entry(message: Any) -> dict[str, Any]:
     if hasattr(message, "raw_data"):
         return _raw_email_entry(message)
-    recipients = [address for field in ("ToAddresses", "CcAddresses", "BccAddresses")
-                  for address in message.destinations.get(field, [])]
+    recipients = [
+        address
+        for field in ("ToAddresses", "CcAddresses", "BccAddresses")
+        for address in message.destinations.get(field, [])
+    ]
     if hasattr(message, "template"):  # templated send: moto keeps the template name and data, not the rendering
         text = f"template {message.template}: {message.template_data}"
         return _entry("email", recipients, None, text, None)
@@ -71,15 +74,15 @@ def _email_entry(message: Any) -> dict[str, Any]:
 
 
 def _raw_email_entry(message: Any) -> dict[str, Any]:
-    parsed = email.message_from_string(message.raw_data, policy=email.policy.default)
-    assert isinstance(parsed, EmailMessage)
+    parsed = cast("EmailMessage", email.message_from_string(message.raw_data, policy=email.policy.default))
     text_part = parsed.get_body(preferencelist=("plain",))
     html_part = parsed.get_body(preferencelist=("html",))
     html_body = html_part.get_content() if html_part is not None else None
     text = text_part.get_content() if text_part is not None else _html_to_text(html_body or "")
     header_recipients = [str(parsed[field]) for field in ("To", "Cc") if parsed[field]]
-    recipients = list(dict.fromkeys(address for _, address in getaddresses([*message.destinations, *header_recipients])
-                                    if address))
+    recipients = list(
+        dict.fromkeys(address for _, address in getaddresses([*message.destinations, *header_recipients]) if address)
+    )
     subject = str(parsed["Subject"]) if parsed["Subject"] is not None else None
     return _entry("email", recipients, subject, text, html_body)
 

@@ -13,11 +13,24 @@ from chalicelib.core.ports import CredentialRepository, UserRepository
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.passwords import hash_password
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 PROFILE_CLAIMS = (
-    "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile", "picture",
-    "website", "gender", "birthdate", "zoneinfo", "locale",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
 )
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": (*PROFILE_CLAIMS, "updated_at"),
@@ -37,9 +50,7 @@ def check_password(password: object, policy: dict[str, Any], email: str = "") ->
     if not isinstance(password, str) or not password:
         raise InvalidInput("Enter a password.", fields={"password": "required"})
     if len(password) < policy["min_length"]:
-        raise InvalidInput(
-            f"Use at least {policy['min_length']} characters.", fields={"password": "too_short"}
-        )
+        raise InvalidInput(f"Use at least {policy['min_length']} characters.", fields={"password": "too_short"})
     if len(password) > policy["max_length"]:
         raise InvalidInput(f"Use at most {policy['max_length']} characters.", fields={"password": "too_long"})
     local = email.split("@", 1)[0].lower()
@@ -74,8 +85,15 @@ class AccountService:
         self._credentials = credentials
 
     def create_user(
-        self, tenant_id: TenantId, *, email: str, password: str | None, settings: EffectiveSettings,
-        verified: bool = False, profile: dict[str, Any] | None = None, tier_node_id: NodeId = ROOT_NODE,
+        self,
+        tenant_id: TenantId,
+        *,
+        email: str,
+        password: str | None,
+        settings: EffectiveSettings,
+        verified: bool = False,
+        profile: dict[str, Any] | None = None,
+        tier_node_id: NodeId = ROOT_NODE,
     ) -> User:
         """Create an account; raises AlreadyExists when the email is taken in this tenant."""
         normalized = check_email(email)
@@ -100,7 +118,9 @@ class AccountService:
     def set_password(self, tenant_id: TenantId, email: str, password: str, settings: EffectiveSettings) -> None:
         normalized = check_email(email)
         policy = settings.section("password_policy")
-        self._credentials.set_password_hash(tenant_id, normalized, hash_password(check_password(password, policy, normalized)))
+        self._credentials.set_password_hash(
+            tenant_id, normalized, hash_password(check_password(password, policy, normalized))
+        )
 
     def get(self, tenant_id: TenantId, user_id: UserId) -> User:
         user = self._users.get(tenant_id, user_id)

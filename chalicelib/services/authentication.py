@@ -47,10 +47,9 @@ class PasswordAuthenticator:
         blocked_until = max((t["blocked_until"] for t in throttles.values()), default=0)
         if blocked_until > now:
             raise RateLimited(retry_after=blocked_until - now, detail="throttled")
-        if not verify_password(login.password_hash if login else None, password):
+        if not verify_password(login.password_hash if login else None, password) or login is None:
             self._record_failure(tenant_id, email_subject, ip_subject, now, settings)
             raise InvalidCredentials(detail="password mismatch or unknown account")
-        assert login is not None
         if throttles.get(email_subject, {}).get("failures"):
             self._throttles.reset(tenant_id, email_subject)
         user = self._users.get(tenant_id, login.user_id)
@@ -68,11 +67,20 @@ class PasswordAuthenticator:
         policy = settings.section("login")
         base, most = int(policy["lock_seconds"]), int(policy["max_lock_seconds"])
         self._throttles.record_failure(
-            tenant_id, email_subject, now=now, window=WINDOW_SECONDS,
-            threshold=int(policy["account_failures_before_lock"]), base_block=base, max_block=most,
+            tenant_id,
+            email_subject,
+            now=now,
+            window=WINDOW_SECONDS,
+            threshold=int(policy["account_failures_before_lock"]),
+            base_block=base,
+            max_block=most,
         )
         self._throttles.record_failure(
-            tenant_id, ip_subject, now=now, window=WINDOW_SECONDS,
-            threshold=int(policy["ip_failures_before_delay"]) * IP_THRESHOLD_FACTOR, base_block=max(1, base // 10),
+            tenant_id,
+            ip_subject,
+            now=now,
+            window=WINDOW_SECONDS,
+            threshold=int(policy["ip_failures_before_delay"]) * IP_THRESHOLD_FACTOR,
+            base_block=max(1, base // 10),
             max_block=most,
         )

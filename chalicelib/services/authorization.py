@@ -43,7 +43,13 @@ class AuthorizationService:
         self._tokens = tokens
 
     def issue_code(
-        self, tenant_id: TenantId, request: CodeRequest, user: User, session: LoginSession, *, new_session: bool,
+        self,
+        tenant_id: TenantId,
+        request: CodeRequest,
+        user: User,
+        session: LoginSession,
+        *,
+        new_session: bool,
         settings: EffectiveSettings,
     ) -> str:
         code = new_secret()
@@ -70,14 +76,24 @@ class AuthorizationService:
         return code
 
     def exchange_code(
-        self, tenant_id: TenantId, client: Client, *, code: str, redirect_uri: str, code_verifier: str | None,
+        self,
+        tenant_id: TenantId,
+        client: Client,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None,
         settings: EffectiveSettings,
     ) -> dict[str, Any]:
         now = clock.now()
         try:
             stored = self._codes.consume_code(
-                tenant_id, secret_digest(code), client_id=client.client_id, redirect_uri=redirect_uri,
-                code_challenge=s256(code_verifier) if code_verifier is not None else None, now=now,
+                tenant_id,
+                secret_digest(code),
+                client_id=client.client_id,
+                redirect_uri=redirect_uri,
+                code_challenge=s256(code_verifier) if code_verifier is not None else None,
+                now=now,
             )
         except CodeInvalid as error:
             if error.reused_grant_id:
@@ -109,15 +125,28 @@ class AuthorizationService:
         response = self._token_response(tenant_id, client, grant, settings, refresh_token)
         if "openid" in stored.scope:
             response["id_token"] = self._tokens.id_token(
-                tenant_id, client_id=client.client_id, sub=stored.user_id,
-                lifetime=int(tokens["id_token_seconds"]), alg=_alg(client, settings), auth_time=stored.auth_time,
-                acr=stored.acr, amr=stored.amr, sid=stored.session_id, nonce=stored.nonce,
-                access_token=response["access_token"], claims=stored.claims,
+                tenant_id,
+                client_id=client.client_id,
+                sub=stored.user_id,
+                lifetime=int(tokens["id_token_seconds"]),
+                alg=_alg(client, settings),
+                auth_time=stored.auth_time,
+                acr=stored.acr,
+                amr=stored.amr,
+                sid=stored.session_id,
+                nonce=stored.nonce,
+                access_token=response["access_token"],
+                claims=stored.claims,
             )
         return response
 
     def refresh(
-        self, tenant_id: TenantId, client: Client, *, refresh_token: str, scope: tuple[str, ...] | None,
+        self,
+        tenant_id: TenantId,
+        client: Client,
+        *,
+        refresh_token: str,
+        scope: tuple[str, ...] | None,
         settings: EffectiveSettings,
     ) -> dict[str, Any]:
         parsed = parse_refresh_token(refresh_token)
@@ -126,8 +155,13 @@ class AuthorizationService:
         grant_id, generation, presented = parsed
         new_token, new_digest = make_refresh_token(grant_id, generation + 1)
         grant = self._grants.rotate(
-            tenant_id, grant_id, generation=generation, presented_digest=presented, new_digest=new_digest,
-            client_id=client.client_id, now=clock.now(),
+            tenant_id,
+            grant_id,
+            generation=generation,
+            presented_digest=presented,
+            new_digest=new_digest,
+            client_id=client.client_id,
+            now=clock.now(),
             grace_seconds=int(settings.get("tokens", "refresh_reuse_grace_seconds")),
         )
         new_token = f"{grant_id}.{grant.generation}.{new_token.rsplit('.', 1)[1]}"
@@ -143,8 +177,15 @@ class AuthorizationService:
         tokens = settings.section("tokens")
         lifetime = int(tokens["access_token_seconds"])
         access_token, _ = self._tokens.access_token(
-            tenant_id, client_id=client.client_id, sub=grant.user_id, scope=grant.scope, lifetime=lifetime,
-            alg=str(tokens["access_token_alg"]), grant_id=grant.grant_id, auth_time=grant.auth_time, acr=grant.acr,
+            tenant_id,
+            client_id=client.client_id,
+            sub=grant.user_id,
+            scope=grant.scope,
+            lifetime=lifetime,
+            alg=str(tokens["access_token_alg"]),
+            grant_id=grant.grant_id,
+            auth_time=grant.auth_time,
+            acr=grant.acr,
             amr=grant.amr,
         )
         response: dict[str, Any] = {
@@ -163,14 +204,20 @@ class AuthorizationService:
         tokens = settings.section("tokens")
         lifetime = int(tokens["access_token_seconds"])
         access_token, _ = self._tokens.access_token(
-            tenant_id, client_id=client.client_id, sub=client.client_id, scope=scope, lifetime=lifetime,
+            tenant_id,
+            client_id=client.client_id,
+            sub=client.client_id,
+            scope=scope,
+            lifetime=lifetime,
             alg=str(tokens["access_token_alg"]),
         )
         return {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime, "scope": " ".join(scope)}
 
     # --- resource side -------------------------------------------------------------------------------------
 
-    def validate_access_token(self, tenant_id: TenantId, token: str, *, need_user: bool) -> tuple[dict[str, Any], User | None]:
+    def validate_access_token(
+        self, tenant_id: TenantId, token: str, *, need_user: bool
+    ) -> tuple[dict[str, Any], User | None]:
         """Signature, claims and liveness (grant not revoked, token not revoked, user active): one round trip."""
         claims = self._tokens.verify_access_token(tenant_id, token)
         grant_id = claims.get("gid") if isinstance(claims.get("gid"), str) else None
@@ -188,7 +235,8 @@ class AuthorizationService:
 
     def userinfo(self, tenant_id: TenantId, token: str) -> dict[str, Any]:
         claims, user = self.validate_access_token(tenant_id, token, need_user=True)
-        assert user is not None
+        if user is None:
+            raise TokenInvalid(detail="no user")
         scope = tuple(str(claims.get("scope", "")).split())
         if "openid" not in scope:
             raise TokenInvalid("The access token was not issued for OpenID Connect.", detail="no openid scope")
@@ -198,7 +246,11 @@ class AuthorizationService:
         """RFC 7662: anything invalid, expired, revoked or foreign is simply ``active: false``."""
         order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
         for kind in order:
-            result = self._introspect_refresh(tenant_id, token) if kind == "refresh_token" else self._introspect_access(tenant_id, token)
+            result = (
+                self._introspect_refresh(tenant_id, token)
+                if kind == "refresh_token"
+                else self._introspect_access(tenant_id, token)
+            )
             if result is not None:
                 return result
         return {"active": False}
@@ -221,8 +273,13 @@ class AuthorizationService:
         if not constant_time_equals(grant.current_digest, parsed[2]):
             return None
         return {
-            "active": True, "token_type": "refresh_token", "scope": " ".join(grant.scope),
-            "client_id": grant.client_id, "sub": grant.user_id, "exp": grant.expires_at, "iat": grant.created_at,
+            "active": True,
+            "token_type": "refresh_token",
+            "scope": " ".join(grant.scope),
+            "client_id": grant.client_id,
+            "sub": grant.user_id,
+            "exp": grant.expires_at,
+            "iat": grant.created_at,
         }
 
     def revoke(self, tenant_id: TenantId, client: Client, token: str, hint: str | None) -> None:
@@ -256,4 +313,3 @@ class AuthorizationService:
                 self._grants.revoke(tenant_id, grant.grant_id, now=clock.now())
                 count += 1
         return count
-

@@ -59,10 +59,19 @@ class ClientService:
         self._cache: TtlCache[Client | None] = TtlCache(config().client_cache_seconds)
 
     def create(
-        self, tenant_id: TenantId, *, name: str, client_type: ClientType, redirect_uris: list[str] | None = None,
-        post_logout_redirect_uris: list[str] | None = None, scopes: list[str] | None = None,
-        tier_node_id: NodeId = ROOT_NODE, first_party: bool = False, client_id: str | None = None,
-        auth_method: str | None = None, jwks: dict[str, Any] | None = None,
+        self,
+        tenant_id: TenantId,
+        *,
+        name: str,
+        client_type: ClientType,
+        redirect_uris: list[str] | None = None,
+        post_logout_redirect_uris: list[str] | None = None,
+        scopes: list[str] | None = None,
+        tier_node_id: NodeId = ROOT_NODE,
+        first_party: bool = False,
+        client_id: str | None = None,
+        auth_method: str | None = None,
+        jwks: dict[str, Any] | None = None,
     ) -> tuple[Client, str | None]:
         """Register a client; returns it with its secret (shown once, stored only as a digest)."""
         if client_type not in GRANTS_BY_TYPE:
@@ -76,7 +85,9 @@ class ClientService:
             raise InvalidInput("private_key_jwt needs the client's public keys (JWKS).", fields={"jwks": "required"})
         uris = tuple(check_redirect_uri(u, client_type=client_type) for u in redirect_uris or [])
         if client_type != "service" and not uris:
-            raise InvalidInput("A confidential or public client needs a redirect URI.", fields={"redirect_uri": "required"})
+            raise InvalidInput(
+                "A confidential or public client needs a redirect URI.", fields={"redirect_uri": "required"}
+            )
         logout_uris = tuple(check_redirect_uri(u, client_type=client_type) for u in post_logout_redirect_uris or [])
         default_scopes = STANDARD_SCOPES if client_type != "service" else ()
         secret = new_secret() if method in ("client_secret_basic", "client_secret_post") else None

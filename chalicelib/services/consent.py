@@ -12,7 +12,9 @@ class ConsentService:
     def __init__(self, repository: ConsentRepository) -> None:
         self._repository = repository
 
-    def is_needed(self, tenant_id: TenantId, client: Client, user_id: UserId, scope: tuple[str, ...], *, forced: bool) -> bool:
+    def is_needed(
+        self, tenant_id: TenantId, client: Client, user_id: UserId, scope: tuple[str, ...], *, forced: bool
+    ) -> bool:
         if client.first_party and not forced:
             return False
         if forced:
@@ -23,8 +25,9 @@ class ConsentService:
     def grant(self, tenant_id: TenantId, client: Client, user_id: UserId, scope: tuple[str, ...]) -> Consent:
         existing = self._repository.get(tenant_id, user_id, client.client_id)
         scopes = tuple(sorted(set(scope) | set(existing.scopes if existing else ())))
-        consent = Consent(tenant_id=tenant_id, user_id=user_id, client_id=client.client_id, scopes=scopes,
-                          granted_at=clock.now())
+        consent = Consent(
+            tenant_id=tenant_id, user_id=user_id, client_id=client.client_id, scopes=scopes, granted_at=clock.now()
+        )
         self._repository.grant(consent)
         return consent
 

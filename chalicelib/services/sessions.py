@@ -27,7 +27,13 @@ class SessionService:
         self._repository = repository
 
     def start(
-        self, tenant_id: TenantId, user: User, *, amr: tuple[str, ...], settings: EffectiveSettings, ip: str,
+        self,
+        tenant_id: TenantId,
+        user: User,
+        *,
+        amr: tuple[str, ...],
+        settings: EffectiveSettings,
+        ip: str,
         user_agent: str,
     ) -> tuple[LoginSession, str]:
         """A new session (not yet stored: it is written with the first authorization code) and its cookie."""

@@ -145,4 +145,4 @@ class SigningKeyService:
         return key.alg, public
 
 
-__all__ = ["SigningKeyService", "KeySet", "config"]
+__all__ = ["KeySet", "SigningKeyService", "config"]

@@ -46,7 +46,9 @@ class TenantService:
             raise NotFound("Unknown tier node.")
         return effective_settings([(n.node_id, n.settings) for n in tree.chain(node_id)])
 
-    def create_customer(self, slug: str, name: str | None = None, node_settings: dict[str, Any] | None = None) -> TierNode:
+    def create_customer(
+        self, slug: str, name: str | None = None, node_settings: dict[str, Any] | None = None
+    ) -> TierNode:
         root = TierNode(
             tenant_id=TenantId(check_slug(slug)),
             node_id=ROOT_NODE,
@@ -106,7 +108,9 @@ class TenantService:
             if node is not None
         ]
         if len(matches) != 1:
-            raise NotFound(f"Unknown tier node '{slug}'." if not matches else f"'{slug}' is ambiguous; name the tenant.")
+            raise NotFound(
+                f"Unknown tier node '{slug}'." if not matches else f"'{slug}' is ambiguous; name the tenant."
+            )
         return matches[0]
 
     def exists(self, tenant_id: str) -> bool:
@@ -115,4 +119,3 @@ class TenantService:
         except TenantUnavailable:
             return False
         return True
-

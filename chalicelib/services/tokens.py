@@ -57,9 +57,19 @@ class TokenService:
         return str(jws.sign(claims, key, headers={"kid": kid, "typ": typ}, algorithm=alg))
 
     def access_token(
-        self, tenant_id: TenantId, *, client_id: str, sub: str, scope: tuple[str, ...], lifetime: int, alg: str,
-        grant_id: str | None = None, auth_time: int | None = None, acr: str | None = None,
-        amr: tuple[str, ...] | None = None, audience: str | None = None,
+        self,
+        tenant_id: TenantId,
+        *,
+        client_id: str,
+        sub: str,
+        scope: tuple[str, ...],
+        lifetime: int,
+        alg: str,
+        grant_id: str | None = None,
+        auth_time: int | None = None,
+        acr: str | None = None,
+        amr: tuple[str, ...] | None = None,
+        audience: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
         now = clock.now()
         claims: dict[str, Any] = {
@@ -84,8 +94,20 @@ class TokenService:
         return self.sign(tenant_id, claims, alg=alg, typ=ACCESS_TOKEN_TYP), claims
 
     def id_token(
-        self, tenant_id: TenantId, *, client_id: str, sub: str, lifetime: int, alg: str, auth_time: int, acr: str,
-        amr: tuple[str, ...], sid: str, nonce: str | None, access_token: str | None, claims: dict[str, Any],
+        self,
+        tenant_id: TenantId,
+        *,
+        client_id: str,
+        sub: str,
+        lifetime: int,
+        alg: str,
+        auth_time: int,
+        acr: str,
+        amr: tuple[str, ...],
+        sid: str,
+        nonce: str | None,
+        access_token: str | None,
+        claims: dict[str, Any],
     ) -> str:
         now = clock.now()
         body: dict[str, Any] = dict(claims)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
-from chalicelib.storage.connection import transaction
 
 from chalicelib.core.entities import AuthorizationCode, LoginSession, User
 from chalicelib.core.errors import CodeInvalid
 from chalicelib.core.ids import ClientId, TenantId, UserId
 from chalicelib.storage import keys
+from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import is_condition_failure, translate_errors
 from chalicelib.storage.models import AuthorizationCodeItem, MainItem, SessionItem, UserItem
 from chalicelib.storage.users_repository import to_user, user_key
@@ -20,7 +20,7 @@ SESSION = "SESSION"
 
 
 def _ttl(epoch: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch + 86400, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(epoch + 86400, tz=dt.UTC)
 
 
 def _to_code(item: AuthorizationCodeItem, digest: str) -> AuthorizationCode:
@@ -111,8 +111,14 @@ class DynamoAuthorizationRepository:
 
     @translate_errors
     def consume_code(
-        self, tenant_id: TenantId, code_digest: str, *, client_id: ClientId, redirect_uri: str,
-        code_challenge: str | None, now: int,
+        self,
+        tenant_id: TenantId,
+        code_digest: str,
+        *,
+        client_id: ClientId,
+        redirect_uri: str,
+        code_challenge: str | None,
+        now: int,
     ) -> AuthorizationCode:
         """``code_challenge`` is S256(code_verifier) when the client sent one, else None."""
         item = AuthorizationCodeItem(keys.authorization_code(tenant_id, code_digest), CODE)

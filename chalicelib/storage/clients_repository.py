@@ -88,4 +88,6 @@ class DynamoClientRepository:
 
     @translate_errors
     def list(self, tenant_id: TenantId) -> list[Client]:
-        return [_to_client(i) for i in ClientItem.gsi1.query(keys.clients_index(tenant_id)) if isinstance(i, ClientItem)]
+        return [
+            _to_client(i) for i in ClientItem.gsi1.query(keys.clients_index(tenant_id)) if isinstance(i, ClientItem)
+        ]

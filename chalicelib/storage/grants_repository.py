@@ -27,7 +27,7 @@ SLOTS = [getattr(GrantItem, f"h{i}") for i in range(ROTATION_HISTORY)]
 
 
 def _ttl(epoch: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch + 86400, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(epoch + 86400, tz=dt.UTC)
 
 
 def _to_grant(item: GrantItem) -> Grant:
@@ -92,8 +92,16 @@ class DynamoGrantRepository:
 
     @translate_errors
     def rotate(
-        self, tenant_id: TenantId, grant_id: str, *, generation: int, presented_digest: str, new_digest: str,
-        client_id: ClientId, now: int, grace_seconds: int,
+        self,
+        tenant_id: TenantId,
+        grant_id: str,
+        *,
+        generation: int,
+        presented_digest: str,
+        new_digest: str,
+        client_id: ClientId,
+        now: int,
+        grace_seconds: int,
     ) -> Grant:
         item = GrantItem(keys.grant(tenant_id, grant_id), GRANT)
         try:
@@ -115,11 +123,19 @@ class DynamoGrantRepository:
         except UpdateError as error:
             if not is_condition_failure(error):
                 raise
-        return self._rotate_after_conflict(tenant_id, grant_id, presented_digest, new_digest, client_id, now, grace_seconds)
+        return self._rotate_after_conflict(
+            tenant_id, grant_id, presented_digest, new_digest, client_id, now, grace_seconds
+        )
 
     def _rotate_after_conflict(
-        self, tenant_id: TenantId, grant_id: str, presented_digest: str, new_digest: str, client_id: ClientId,
-        now: int, grace_seconds: int,
+        self,
+        tenant_id: TenantId,
+        grant_id: str,
+        presented_digest: str,
+        new_digest: str,
+        client_id: ClientId,
+        now: int,
+        grace_seconds: int,
     ) -> Grant:
         try:
             old = GrantItem.get(keys.grant(tenant_id, grant_id), GRANT)
@@ -163,7 +179,9 @@ class DynamoGrantRepository:
     @translate_errors
     def list_for_user(self, tenant_id: TenantId, user_id: UserId) -> list[Grant]:
         return [
-            _to_grant(i) for i in MainItem.gsi1.query(keys.user_grants_index(tenant_id, user_id)) if isinstance(i, GrantItem)
+            _to_grant(i)
+            for i in MainItem.gsi1.query(keys.user_grants_index(tenant_id, user_id))
+            if isinstance(i, GrantItem)
         ]
 
     @translate_errors

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from chalicelib.core.ids import TenantId
 
-
 # The one key without a tenant: the operator's list of customer tenants (roots only, no tenant data).
 CUSTOMERS_INDEX = "CUSTOMERS"
 

@@ -24,7 +24,7 @@ from pynamodb.models import Model
 from chalicelib.config import settings
 
 
-class Gsi1(GlobalSecondaryIndex[Any]):
+class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "GSI1"
         projection = AllProjection()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.models import Model
-
 from chalicelib.storage.models import ALL_TABLE_MODELS, AuditItem, MainItem
 
 # Environment variable through which the deployed functions learn each table's name.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
-from chalicelib.storage.connection import transaction
 
 from chalicelib.core.entities import TenantTree, TierNode
 from chalicelib.core.errors import AlreadyExists, NotFound
 from chalicelib.core.ids import NodeId, TenantId
 from chalicelib.storage import keys
+from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import is_condition_failure, translate_errors
 from chalicelib.storage.models import GuardItem, MainItem, TierNodeItem
 
@@ -55,7 +55,9 @@ class DynamoTenantRepository:
 
     @translate_errors
     def create_node(self, node: TierNode) -> None:
-        guard = GuardItem(keys.node_slug_guard(node.tenant_id, node.parent_id or "-", node.slug), "GUARD", owner=node.node_id)
+        guard = GuardItem(
+            keys.node_slug_guard(node.tenant_id, node.parent_id or "-", node.slug), "GUARD", owner=node.node_id
+        )
         try:
             with transaction() as tx:
                 tx.save(_to_item(node), condition=MainItem.pk.does_not_exist())
@@ -85,4 +87,3 @@ class DynamoTenantRepository:
             return _to_node(TierNodeItem.get(keys.tenant_nodes(tenant_id), node_id))
         except DoesNotExist:
             return None
-

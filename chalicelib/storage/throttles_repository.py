@@ -26,11 +26,18 @@ def _state(item: ThrottleItem) -> dict[str, int]:
 class DynamoThrottleRepository:
     @translate_errors
     def record_failure(
-        self, tenant_id: TenantId, subject: str, *, now: int, window: int, threshold: int, base_block: int,
+        self,
+        tenant_id: TenantId,
+        subject: str,
+        *,
+        now: int,
+        window: int,
+        threshold: int,
+        base_block: int,
         max_block: int,
     ) -> dict[str, int]:
         item = ThrottleItem(keys.throttle(tenant_id, subject), SK)
-        expires = dt.datetime.fromtimestamp(now + max(window, max_block) * 4, tz=dt.timezone.utc)
+        expires = dt.datetime.fromtimestamp(now + max(window, max_block) * 4, tz=dt.UTC)
         try:
             # Count inside the current window (atomic ADD; the condition keeps a stale window from counting).
             item.update(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from chalicelib.storage.connection import transaction
 
 from chalicelib.core.entities import PasswordLogin, User
 from chalicelib.core.errors import AlreadyExists
 from chalicelib.core.ids import NodeId, TenantId, UserId
 from chalicelib.storage import keys
+from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import is_condition_failure, translate_errors
 from chalicelib.storage.models import EmailLoginItem, MainItem, ThrottleItem, UserItem
 

@@ -23,7 +23,8 @@ def from_chalice(request: Request) -> HttpRequest:
     declared = headers.get("content-length", "0")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise BadRequest("The request body is too large.", 413)
-    body = request.raw_body or b""
+    raw = request.raw_body or b""
+    body = raw.encode() if isinstance(raw, str) else bytes(raw)
     if len(body) > MAX_BODY_BYTES:
         raise BadRequest("The request body is too large.", 413)
     identity = (request.context or {}).get("identity") or {}

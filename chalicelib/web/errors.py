@@ -18,7 +18,6 @@ from chalicelib.web.http import (
     DuplicateParameter,
     HttpRequest,
     HttpResponse,
-    html_response,
     json_response,
     redirect,
     with_query,
@@ -36,7 +35,9 @@ class OAuthError(Exception):
     status = 400
     allow_redirect = True
 
-    def __init__(self, description: str = "", *, status: int | None = None, www_authenticate: str | None = None) -> None:
+    def __init__(
+        self, description: str = "", *, status: int | None = None, www_authenticate: str | None = None
+    ) -> None:
         super().__init__(description or self.error)
         # RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
         self.description = "".join(c for c in description if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
@@ -150,7 +151,9 @@ class AuthorizeRedirect(Exception):
 
 
 OAUTH_ERRORS: dict[type[Exception], Callable[[Exception], OAuthError]] = {
-    domain.CodeInvalid: lambda e: InvalidGrant("The grant is invalid, expired, revoked or was issued to another client."),
+    domain.CodeInvalid: lambda e: InvalidGrant(
+        "The grant is invalid, expired, revoked or was issued to another client."
+    ),
     domain.ScopeNotAllowed: lambda e: InvalidScope(str(getattr(e, "public", ""))),
     domain.InvalidInput: lambda e: InvalidRequest(str(getattr(e, "public", ""))),
     domain.TenantUnavailable: lambda e: InvalidRequest("Unknown tenant.", status=404),
@@ -163,7 +166,9 @@ OAUTH_ERRORS: dict[type[Exception], Callable[[Exception], OAuthError]] = {
 }
 
 
-def lookup(table: dict[type[Exception], Callable[[Exception], Any]], error: Exception) -> Callable[[Exception], Any] | None:
+def lookup(
+    table: dict[type[Exception], Callable[[Exception], Any]], error: Exception
+) -> Callable[[Exception], Any] | None:
     for cls in type(error).__mro__:
         if cls in table:
             return table[cls]
@@ -177,7 +182,8 @@ def to_oauth_error(error: Exception) -> OAuthError:
     if translate is not None:
         if isinstance(error, domain.DomainError):
             log.info("oauth error: %s %s", type(error).__name__, error.detail)
-        return translate(error)
+        translated: OAuthError = translate(error)
+        return translated
     log.exception("unhandled error")
     return ServerError("An internal error occurred.")
 
@@ -261,8 +267,10 @@ def page_endpoint(render_error: PageRenderer) -> Callable[[Handler], Handler]:
             except AuthorizeRedirect as redirect_error:
                 return redirect_error.response()
             except OAuthError as error:
-                return render_error(request, error.status if error.status != 401 else 400, error.error, error.description)
-            except Exception as error:  # noqa: BLE001
+                return render_error(
+                    request, error.status if error.status != 401 else 400, error.error, error.description
+                )
+            except Exception as error:
                 status = next((PAGE_STATUS[c] for c in type(error).__mro__ if c in PAGE_STATUS), 500)
                 if status == 500:
                     log.exception("unhandled error on a page")

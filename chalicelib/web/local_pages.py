@@ -17,9 +17,9 @@ def outbox_endpoint(request: HttpRequest) -> HttpResponse:
     blocked = local_only(request)
     if blocked:
         return blocked
-    from chalicelib.outbound.local_outbox import read_outbox
+    from chalicelib import container
 
-    return json_response(read_outbox(), headers={"Cache-Control": "no-store"})
+    return json_response(container.local_outbox(), headers={"Cache-Control": "no-store"})
 
 
 def callback_endpoint(request: HttpRequest) -> HttpResponse:

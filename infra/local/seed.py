@@ -53,16 +53,26 @@ def seed_demo(base_url: str | None = None) -> dict[str, Any]:
     clients = container.clients()
     if clients.get(tenant_id, WEB_CLIENT) is None:
         _, secret = clients.create(
-            tenant_id, name="Demo web app", client_type="confidential", client_id=WEB_CLIENT,
-            redirect_uris=callbacks, post_logout_redirect_uris=callbacks, first_party=True,
+            tenant_id,
+            name="Demo web app",
+            client_type="confidential",
+            client_id=WEB_CLIENT,
+            redirect_uris=callbacks,
+            post_logout_redirect_uris=callbacks,
+            first_party=True,
         )
         saved["client_secret"] = str(secret)
     elif "client_secret" not in saved:
         saved["client_secret"] = clients.rotate_secret(tenant_id, WEB_CLIENT)
     if clients.get(tenant_id, MOBILE_CLIENT) is None:
         clients.create(
-            tenant_id, name="Demo mobile app", client_type="public", client_id=MOBILE_CLIENT,
-            redirect_uris=[MOBILE_REDIRECT], post_logout_redirect_uris=[MOBILE_REDIRECT], first_party=True,
+            tenant_id,
+            name="Demo mobile app",
+            client_type="public",
+            client_id=MOBILE_CLIENT,
+            redirect_uris=[MOBILE_REDIRECT],
+            post_logout_redirect_uris=[MOBILE_REDIRECT],
+            first_party=True,
         )
 
     accounts = container.accounts()
@@ -75,7 +85,11 @@ def seed_demo(base_url: str | None = None) -> dict[str, Any]:
     except NotFound:
         saved["password"] = saved.get("password") or secrets.token_urlsafe(12)
         accounts.create_user(
-            tenant_id, email=USER_EMAIL, password=saved["password"], verified=True, settings=effective,
+            tenant_id,
+            email=USER_EMAIL,
+            password=saved["password"],
+            verified=True,
+            settings=effective,
             profile={"name": "Alice Example", "given_name": "Alice", "family_name": "Example"},
         )
     _save(saved)

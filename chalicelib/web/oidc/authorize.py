@@ -161,7 +161,9 @@ def optional_text(params: dict[str, list[str]], name: str) -> str | None:
     return value
 
 
-def parse_authorization_request(tenant_id: TenantId, params: dict[str, list[str]]) -> tuple[Client, AuthorizationRequest]:
+def parse_authorization_request(
+    tenant_id: TenantId, params: dict[str, list[str]]
+) -> tuple[Client, AuthorizationRequest]:
     try:
         client = check_client(tenant_id, single(params, "client_id"))
         redirect_uri = check_redirect_uri(client, single(params, "redirect_uri"))
@@ -201,7 +203,12 @@ def fail(tenant_id: TenantId, request: AuthorizationRequest, error: OAuthError) 
 
 
 def code_redirect(
-    tenant_id: TenantId, client: Client, request: AuthorizationRequest, user: User, session: LoginSession, *,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    user: User,
+    session: LoginSession,
+    *,
     new_session: bool,
 ) -> str:
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
@@ -212,29 +219,59 @@ def code_redirect(
 
 
 def login_page(
-    http: HttpRequest, tenant_id: TenantId, client: Client, request: AuthorizationRequest, *, status: int = 200,
-    error: str | None = None, field_errors: dict[str, str] | None = None, email: str | None = None,
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    field_errors: dict[str, str] | None = None,
+    email: str | None = None,
 ) -> HttpResponse:
     csrf, csrf_cookie = flow.csrf_token(http)
     return page(
-        http, "login.html", tenant_id=tenant_id, node_id=client.tier_node_id, ui_locales=request.ui_locales,
-        status=status, cookies=[csrf_cookie] if csrf_cookie else [],
-        action_url=urls.page(tenant_id, "login"), csrf_token=csrf, flow_id=flow.seal(tenant_id, request.to_params(), csrf),
-        email=email if email is not None else (request.login_hint or ""), client_name=client.name, error=error,
-        field_errors=field_errors or {}, register_url=None, forgot_url=None, providers=[],
+        http,
+        "login.html",
+        tenant_id=tenant_id,
+        node_id=client.tier_node_id,
+        ui_locales=request.ui_locales,
+        status=status,
+        cookies=[csrf_cookie] if csrf_cookie else [],
+        action_url=urls.page(tenant_id, "login"),
+        csrf_token=csrf,
+        flow_id=flow.seal(tenant_id, request.to_params(), csrf),
+        email=email if email is not None else (request.login_hint or ""),
+        client_name=client.name,
+        error=error,
+        field_errors=field_errors or {},
+        register_url=None,
+        forgot_url=None,
+        providers=[],
     )
 
 
 def consent_page(
-    http: HttpRequest, tenant_id: TenantId, client: Client, request: AuthorizationRequest, user: User,
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    user: User,
     cookies: list[str] | None = None,
 ) -> HttpResponse:
     csrf, csrf_cookie = flow.csrf_token(http)
     return page(
-        http, "consent.html", tenant_id=tenant_id, node_id=client.tier_node_id, ui_locales=request.ui_locales,
+        http,
+        "consent.html",
+        tenant_id=tenant_id,
+        node_id=client.tier_node_id,
+        ui_locales=request.ui_locales,
         cookies=[*(cookies or []), *([csrf_cookie] if csrf_cookie else [])],
-        action_url=urls.page(tenant_id, "consent"), csrf_token=csrf,
-        flow_id=flow.seal(tenant_id, request.to_params(), csrf), client_name=client.name, user_email=user.email,
+        action_url=urls.page(tenant_id, "consent"),
+        csrf_token=csrf,
+        flow_id=flow.seal(tenant_id, request.to_params(), csrf),
+        client_name=client.name,
+        user_email=user.email,
         scopes=[{"name": s, "description": ""} for s in request.scope],
     )
 
@@ -244,7 +281,11 @@ def session_cookie(tenant_id: TenantId, value: str, max_age: int) -> str:
 
 
 def continue_signed_in(
-    http: HttpRequest, tenant_id: TenantId, client: Client, request: AuthorizationRequest, session: LoginSession,
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    session: LoginSession,
     user: User,
 ) -> HttpResponse:
     """The user is authenticated: ask for consent if needed, else send the code."""

@@ -99,14 +99,26 @@ def _check_assertion(tenant_id: TenantId, assertion: str, body_id: str | None, e
     alg = header.get("alg")
     if alg not in ASSERTION_ALGS or {"jwk", "jku", "x5u", "x5c"} & header.keys():
         raise InvalidClient("Client assertion algorithm or header not allowed.")
-    keys = [k for k in client.jwks.get("keys", []) if isinstance(k, dict) and (not header.get("kid") or k.get("kid") == header.get("kid"))]
+    keys = [
+        k
+        for k in client.jwks.get("keys", [])
+        if isinstance(k, dict) and (not header.get("kid") or k.get("kid") == header.get("kid"))
+    ]
     claims: dict[str, Any] | None = None
     for key in keys:
         try:
             claims = jwt.decode(
-                assertion, jwk.construct(key, alg), algorithms=[alg],
-                options={"verify_aud": False, "require_exp": True, "require_sub": True, "require_iss": True,
-                         "require_jti": True, "leeway": 30},
+                assertion,
+                jwk.construct(key, alg),
+                algorithms=[alg],
+                options={
+                    "verify_aud": False,
+                    "require_exp": True,
+                    "require_sub": True,
+                    "require_iss": True,
+                    "require_jti": True,
+                    "leeway": 30,
+                },
             )
             break
         except JOSEError:
@@ -115,8 +127,12 @@ def _check_assertion(tenant_id: TenantId, assertion: str, body_id: str | None, e
         raise InvalidClient("The client assertion signature or claims are invalid.")
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    accepted = {issuer_url(tenant_id), urls.endpoint(tenant_id, "token_endpoint"), urls.endpoint(tenant_id, endpoint_name)}
-    if not accepted & set(a for a in audiences if isinstance(a, str)):
+    accepted = {
+        issuer_url(tenant_id),
+        urls.endpoint(tenant_id, "token_endpoint"),
+        urls.endpoint(tenant_id, endpoint_name),
+    }
+    if not accepted & {a for a in audiences if isinstance(a, str)}:
         raise InvalidClient("The client assertion audience must be this authorization server.")
     now = clock.now()
     exp = int(claims["exp"])

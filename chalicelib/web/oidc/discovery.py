@@ -20,8 +20,22 @@ CACHEABLE = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origi
 
 
 def metadata(tenant_id: TenantId) -> dict[str, object]:
-    claims = sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
-                     *(c for scope in SCOPE_CLAIMS.values() for c in scope)})
+    claims = sorted(
+        {
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "sid",
+            "azp",
+            *(c for scope in SCOPE_CLAIMS.values() for c in scope),
+        }
+    )
     document: dict[str, object] = {"issuer": issuer_url(tenant_id)}
     document.update({name: urls.endpoint(tenant_id, name) for name in urls.PATHS})
     document.update(

@@ -64,9 +64,14 @@ def _logout(http: HttpRequest, tenant: str) -> HttpResponse:
     if resolved is not None and not (hint_matches or confirmed):
         csrf_value, csrf_cookie = flow.csrf_token(http)
         return page(
-            http, "logout.html", tenant_id=tenant_id, ui_locales=values["ui_locales"],
-            cookies=[csrf_cookie] if csrf_cookie else [], action_url=urls.endpoint(tenant_id, "end_session_endpoint"),
-            csrf_token=csrf_value, hidden={**{k: v for k, v in values.items() if v}, "confirm": "yes"},
+            http,
+            "logout.html",
+            tenant_id=tenant_id,
+            ui_locales=values["ui_locales"],
+            cookies=[csrf_cookie] if csrf_cookie else [],
+            action_url=urls.endpoint(tenant_id, "end_session_endpoint"),
+            csrf_token=csrf_value,
+            hidden={**{k: v for k, v in values.items() if v}, "confirm": "yes"},
             client_name=client.name if client else None,
         )
     if resolved is not None:
@@ -77,8 +82,14 @@ def _logout(http: HttpRequest, tenant: str) -> HttpResponse:
     if return_uri:
         response = redirect(with_query(return_uri, {"state": values["state"]}))
     else:
-        response = page(http, "logged_out.html", tenant_id=tenant_id, ui_locales=values["ui_locales"], return_url=None,
-                        client_name=client.name if client else None)
+        response = page(
+            http,
+            "logged_out.html",
+            tenant_id=tenant_id,
+            ui_locales=values["ui_locales"],
+            return_url=None,
+            client_name=client.name if client else None,
+        )
     response.cookies.append(cleared)
     return response
 

@@ -29,8 +29,15 @@ def branding_for(tenant_id: TenantId, node_id: NodeId = ROOT_NODE) -> dict[str, 
 
 
 def page(
-    request: HttpRequest, template: str, *, tenant_id: TenantId, node_id: NodeId = ROOT_NODE,
-    ui_locales: str | None = None, status: int = 200, cookies: list[str] | None = None, **context: Any,
+    request: HttpRequest,
+    template: str,
+    *,
+    tenant_id: TenantId,
+    node_id: NodeId = ROOT_NODE,
+    ui_locales: str | None = None,
+    status: int = 200,
+    cookies: list[str] | None = None,
+    **context: Any,
 ) -> HttpResponse:
     locale = locale_for(request, ui_locales)
     # Error and field messages are passed as catalog keys and translated in the page's locale.
@@ -47,5 +54,6 @@ def page(
 def error_page(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     tenant_id = TenantId(request.path_params.get("tenant", "") or "-")
     title = ERROR_TITLES.get(status, "Something went wrong" if status >= 500 else "The request could not be completed")
-    return page(request, "error.html", tenant_id=tenant_id, status=status, title=title, message=message,
-                error_code=code)
+    return page(
+        request, "error.html", tenant_id=tenant_id, status=status, title=title, message=message, error_code=code
+    )

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from chalicelib import container
 from chalicelib.core.errors import TokenInvalid
+from chalicelib.core.ids import TenantId
 from chalicelib.services.tokens import issuer_url
-from chalicelib.web.errors import NO_STORE, InsufficientScope, InvalidClient, InvalidRequest, MissingBearer, bearer_endpoint, oauth_endpoint
+from chalicelib.web.errors import (
+    NO_STORE,
+    InsufficientScope,
+    InvalidClient,
+    InvalidRequest,
+    MissingBearer,
+    bearer_endpoint,
+    oauth_endpoint,
+)
 from chalicelib.web.http import FORM, HttpRequest, HttpResponse, json_response, single
 from chalicelib.web.oidc.client_auth import authenticate_client
 
@@ -42,7 +51,7 @@ def _userinfo(request: HttpRequest, tenant: str) -> HttpResponse:
 
 
 def userinfo_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
-    return bearer_endpoint(realm=issuer_url(tenant) if tenant else "gatehouse")(_userinfo)(request, tenant)
+    return bearer_endpoint(realm=issuer_url(TenantId(tenant)) if tenant else "gatehouse")(_userinfo)(request, tenant)
 
 
 def _token_and_hint(request: HttpRequest) -> tuple[str, str | None]:

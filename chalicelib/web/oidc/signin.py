@@ -46,22 +46,30 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
     if not password or len(password) > MAX_PASSWORD:
         field_errors["password"] = "login.error.password_required"
     if field_errors:
-        return login_page(http, tenant_id, client, request, status=400, field_errors=field_errors, email=email[:MAX_EMAIL])
+        return login_page(
+            http, tenant_id, client, request, status=400, field_errors=field_errors, email=email[:MAX_EMAIL]
+        )
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
     try:
         result = container.password_authenticator().authenticate(
             tenant_id, email, password, ip=http.source_ip, settings=settings
         )
     except (InvalidCredentials, InvalidInput):
-        return login_page(http, tenant_id, client, request, status=401, error="login.error.invalid_credentials", email=email)
+        return login_page(
+            http, tenant_id, client, request, status=401, error="login.error.invalid_credentials", email=email
+        )
     except RateLimited as error:
-        response = login_page(http, tenant_id, client, request, status=429, error="login.error.too_many_attempts", email=email)
+        response = login_page(
+            http, tenant_id, client, request, status=429, error="login.error.too_many_attempts", email=email
+        )
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     except AccountNotVerified:
         return login_page(http, tenant_id, client, request, status=403, error="login.error.unverified", email=email)
     except AccountDisabled:
-        return login_page(http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email)
+        return login_page(
+            http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
+        )
     session, cookie_value = container.sessions().start(
         tenant_id, result.user, amr=result.amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
     )

@@ -83,7 +83,7 @@ def href(value: object) -> str:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    import jinja2  # noqa: PLC0415 - deliberately lazy (cold start)
+    import jinja2
 
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
