@@ -14,9 +14,8 @@ import html
 import re
 import sys
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import getaddresses
-from typing import Any, cast
+from typing import Any
 
 SENT_AT_ATTRIBUTE = "gatehouse_sent_at"  # set by infra/local/emulators.py
 _URL = re.compile(r"https?://[^\s<>\"'`]+")
@@ -74,7 +73,7 @@ def _email_entry(message: Any) -> dict[str, Any]:
 
 
 def _raw_email_entry(message: Any) -> dict[str, Any]:
-    parsed = cast("EmailMessage", email.message_from_string(message.raw_data, policy=email.policy.default))
+    parsed = email.message_from_string(message.raw_data, policy=email.policy.default)
     text_part = parsed.get_body(preferencelist=("plain",))
     html_part = parsed.get_body(preferencelist=("html",))
     html_body = html_part.get_content() if html_part is not None else None

@@ -46,6 +46,20 @@ def parse_refresh_token(token: str) -> tuple[str, int, str] | None:
     return parts[0], int(parts[1]), secret_digest(parts[2])
 
 
+def check_times(claims: dict[str, Any], *, verify_exp: bool) -> None:
+    """RFC 7519 §4.1.4-4.1.6 with a small leeway for clock skew."""
+    now = clock.now()
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if not isinstance(exp, int) or not isinstance(iat, int) or (nbf is not None and not isinstance(nbf, int)):
+        raise TokenInvalid(detail="exp, iat and nbf must be integers")
+    if verify_exp and exp + LEEWAY_SECONDS < now:
+        raise TokenInvalid(detail="expired")
+    if nbf is not None and nbf - LEEWAY_SECONDS > now:
+        raise TokenInvalid(detail="not yet valid")
+    if iat - LEEWAY_SECONDS > now:
+        raise TokenInvalid(detail="issued in the future")
+
+
 class TokenService:
     def __init__(self, keys: SigningKeyService) -> None:
         self._keys = keys
@@ -163,7 +177,10 @@ class TokenService:
                 issuer=issuer_url(tenant_id),
                 options={
                     "verify_aud": audience is not None,
-                    "verify_exp": verify_exp,
+                    # Time claims are checked below against the service clock (one source of time).
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
                     "require_exp": True,
                     "require_iat": True,
                     "require_iss": True,
@@ -174,6 +191,7 @@ class TokenService:
             )
         except JOSEError as error:
             raise TokenInvalid(detail=f"claims: {error}") from error
+        check_times(claims, verify_exp=verify_exp)
         return claims
 
     def verify_access_token(self, tenant_id: TenantId, token: str) -> dict[str, Any]:

@@ -144,7 +144,8 @@ class DynamoGrantRepository:
         if old.client_id != client_id or old.revoked_at or old.expires_at <= now:
             raise CodeInvalid(detail="grant revoked, expired or bound to another client")
         previous = old.previous_digest or ""
-        if constant_time_equals(previous, presented_digest) and now - int(old.rotated_at) <= grace_seconds:
+        in_grace = grace_seconds > 0 and now - int(old.rotated_at) <= grace_seconds
+        if in_grace and constant_time_equals(previous, presented_digest):
             # The immediately preceding token inside the grace window: a network retry. Rotate again from it.
             try:
                 old.update(

@@ -14,9 +14,9 @@ from urllib.parse import unquote_plus
 from chalicelib import container
 from chalicelib.core import clock
 from chalicelib.core.entities import Client
-from chalicelib.core.errors import CodeInvalid
+from chalicelib.core.errors import CodeInvalid, TokenInvalid
 from chalicelib.core.ids import TenantId
-from chalicelib.services.tokens import issuer_url
+from chalicelib.services.tokens import check_times, issuer_url
 from chalicelib.web.errors import InvalidClient, InvalidRequest
 from chalicelib.web.http import HttpRequest, single
 from chalicelib.web.oidc import urls
@@ -113,6 +113,9 @@ def _check_assertion(tenant_id: TenantId, assertion: str, body_id: str | None, e
                 algorithms=[alg],
                 options={
                     "verify_aud": False,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
                     "require_exp": True,
                     "require_sub": True,
                     "require_iss": True,
@@ -125,6 +128,11 @@ def _check_assertion(tenant_id: TenantId, assertion: str, body_id: str | None, e
             continue
     if claims is None:
         raise InvalidClient("The client assertion signature or claims are invalid.")
+    claims.setdefault("iat", clock.now())  # RFC 7523 makes iat optional
+    try:
+        check_times(claims, verify_exp=True)
+    except TokenInvalid as error:
+        raise InvalidClient("The client assertion has expired or is not yet valid.") from error
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     accepted = {
