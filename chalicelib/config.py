@@ -23,6 +23,9 @@ class Settings:
     email_sender: str
     client_cache_seconds: float
     tenant_cache_seconds: float
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
 
     @property
     def is_local(self) -> bool:
@@ -42,4 +45,8 @@ def settings() -> Settings:
         email_sender=env.get("GATEHOUSE_EMAIL_SENDER", "no-reply@gatehouse.local"),
         client_cache_seconds=float(env.get("GATEHOUSE_CLIENT_CACHE_SECONDS", "30")),
         tenant_cache_seconds=float(env.get("GATEHOUSE_TENANT_CACHE_SECONDS", "30")),
+        # OWASP's Argon2id profile m=7 MiB, t=5, p=1 (the parameters Keycloak uses).
+        argon2_time_cost=int(env.get("GATEHOUSE_ARGON2_TIME_COST", "5")),
+        argon2_memory_kib=int(env.get("GATEHOUSE_ARGON2_MEMORY_KIB", "7168")),
+        argon2_parallelism=int(env.get("GATEHOUSE_ARGON2_PARALLELISM", "1")),
     )

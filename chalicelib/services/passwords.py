@@ -7,9 +7,10 @@ verify and are upgraded on the next successful sign-in.
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
+
+from chalicelib.config import settings as config
 
 
 @cache
@@ -18,9 +19,9 @@ def _hasher() -> Any:
     from argon2.low_level import Type
 
     return PasswordHasher(
-        time_cost=int(os.environ.get("GATEHOUSE_ARGON2_TIME_COST", "5")),
-        memory_cost=int(os.environ.get("GATEHOUSE_ARGON2_MEMORY_KIB", "7168")),
-        parallelism=int(os.environ.get("GATEHOUSE_ARGON2_PARALLELISM", "1")),
+        time_cost=config().argon2_time_cost,
+        memory_cost=config().argon2_memory_kib,
+        parallelism=config().argon2_parallelism,
         hash_len=32,
         salt_len=16,
         type=Type.ID,

@@ -30,6 +30,7 @@ class TenantService:
     def __init__(self, repository: TenantRepository) -> None:
         self._repository = repository
         self._trees: TtlCache[TenantTree | None] = TtlCache(config().tenant_cache_seconds)
+        self._effective: dict[tuple[int, NodeId], EffectiveSettings] = {}  # keyed by the tree object it came from
 
     def tree(self, tenant_id: str) -> TenantTree:
         """The active tenant's tree; raises TenantUnavailable for unknown or disabled tenants."""
@@ -42,9 +43,16 @@ class TenantService:
 
     def effective(self, tenant_id: TenantId, node_id: NodeId = ROOT_NODE) -> EffectiveSettings:
         tree = self.tree(tenant_id)
+        key = (id(tree), node_id)
+        cached = self._effective.get(key)
+        if cached is not None:
+            return cached
         if node_id not in tree.nodes:
             raise NotFound("Unknown tier node.")
-        return effective_settings([(n.node_id, n.settings) for n in tree.chain(node_id)])
+        if len(self._effective) > 256:
+            self._effective.clear()
+        result = self._effective[key] = effective_settings([(n.node_id, n.settings) for n in tree.chain(node_id)])
+        return result
 
     def create_customer(
         self, slug: str, name: str | None = None, node_settings: dict[str, Any] | None = None
