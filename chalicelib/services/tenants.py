@@ -30,7 +30,8 @@ class TenantService:
     def __init__(self, repository: TenantRepository) -> None:
         self._repository = repository
         self._trees: TtlCache[TenantTree | None] = TtlCache(config().tenant_cache_seconds)
-        self._effective: dict[tuple[int, NodeId], EffectiveSettings] = {}  # keyed by the tree object it came from
+        # Effective settings per node, remembered with the tree object they were computed from.
+        self._effective: dict[tuple[str, NodeId], tuple[TenantTree, EffectiveSettings]] = {}
 
     def tree(self, tenant_id: str) -> TenantTree:
         """The active tenant's tree; raises TenantUnavailable for unknown or disabled tenants."""
@@ -43,15 +44,16 @@ class TenantService:
 
     def effective(self, tenant_id: TenantId, node_id: NodeId = ROOT_NODE) -> EffectiveSettings:
         tree = self.tree(tenant_id)
-        key = (id(tree), node_id)
+        key = (tree.tenant_id, node_id)
         cached = self._effective.get(key)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[0] is tree:
+            return cached[1]
         if node_id not in tree.nodes:
             raise NotFound("Unknown tier node.")
         if len(self._effective) > 256:
             self._effective.clear()
-        result = self._effective[key] = effective_settings([(n.node_id, n.settings) for n in tree.chain(node_id)])
+        result = effective_settings([(n.node_id, n.settings) for n in tree.chain(node_id)])
+        self._effective[key] = (tree, result)
         return result
 
     def create_customer(
