@@ -1,0 +1,260 @@
+"""Synthesizes ``GatehouseStack`` once and checks the security-relevant properties of the template.
+
+The stack is built around a tiny stand-in Chalice project (one route, one ``lambda_function`` named ``SendProbe``,
+no requirements, so packaging needs no network) and a temporary ``probe_flow.asl.json``: tables, key, role and
+state machine wiring do not depend on the app's code. ``scripts/check_infra.sh`` synthesizes and lints the real app.
+Skip with ``-m "not infra"``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.infra
+
+
+PROBE_APP = """
+from chalice import Chalice
+
+app = Chalice(app_name="gatehouse")
+
+
+@app.route("/")
+def index():
+    return {}
+
+
+@app.lambda_function(name="SendProbe")
+def send_probe(event, context):
+    return event
+"""
+PROBE_DEFINITION = {
+    "StartAt": "Probe",
+    "States": {"Probe": {"Type": "Task", "Resource": "${SendProbeArn}", "End": True}},
+}
+# Actions AWS only authorizes on Resource "*": SMS publish (no ARN for a phone number), and the log-delivery and
+# X-Ray actions the Step Functions L2 construct adds for logging and tracing.
+STAR_RESOURCE_ACTIONS = {
+    "sns:Publish",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+}
+
+
+def _stack_module() -> Any:
+    """Imported lazily, so that ``-m "not infra"`` does not pay for importing aws_cdk (and jsii)."""
+    pytest.importorskip("aws_cdk")
+    return importlib.import_module("infra.stacks.gatehouse_stack")
+
+
+def _probe_project(root: Path) -> Path:
+    (root / ".chalice").mkdir(parents=True)
+    (root / ".chalice" / "config.json").write_text(
+        json.dumps({"version": "2.0", "app_name": "gatehouse", "stages": {"prod": {"api_gateway_stage": "api"}}})
+    )
+    (root / "app.py").write_text(PROBE_APP)
+    return root
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    base = tmp_path_factory.mktemp("infra")
+    machines = base / "statemachines"
+    machines.mkdir()
+    (machines / "probe_flow.asl.json").write_text(json.dumps(PROBE_DEFINITION))
+    stacks = _stack_module()
+    app = stacks.cdk.App(outdir=str(base / "cdk.out"))
+    stack = stacks.GatehouseStack(
+        app, stage="prod", source_dir=_probe_project(base / "probe"), statemachines_dir=machines
+    )
+    assembly = app.synth()
+    return dict(assembly.get_stack_by_name(stack.stack_name).template)
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, policy in _resources(template, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            yield name, statement
+    for name, role in _resources(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _function_role_statements(template: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    """The statements of the functions' role that grant actions of ``service`` (e.g. "dynamodb")."""
+    role = next(iter(_resources(template, "AWS::Serverless::Function").values()))["Properties"]["Role"]
+    role_id = role["Fn::GetAtt"][0]
+    policies = [
+        p for p in _resources(template, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    return [
+        s
+        for p in policies
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if any(a.startswith(f"{service}:") for a in _as_list(s["Action"]))
+    ]
+
+
+def test_tables_follow_the_schema_and_are_protected(template: dict[str, Any]) -> None:
+    from chalicelib.storage.schema import table_definitions
+
+    tables = _resources(template, "AWS::DynamoDB::Table")
+    specs = table_definitions()
+    assert set(tables) == {spec["logical_id"] for spec in specs}
+    for spec in specs:
+        table = tables[spec["logical_id"]]
+        props = table["Properties"]
+        assert table["DeletionPolicy"] == "Retain"
+        assert "TableName" not in props  # CloudFormation names it; the functions get it through spec["env"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["DeletionProtectionEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["TimeToLiveSpecification"] == {"AttributeName": spec["ttl_attribute"], "Enabled": True}
+        assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        assert props["KeySchema"][0] == {"AttributeName": spec["partition_key"], "KeyType": "HASH"}
+        indexes = {gsi["IndexName"]: gsi for gsi in props.get("GlobalSecondaryIndexes", [])}
+        assert set(indexes) == {gsi["name"] for gsi in spec["gsis"]}
+        for gsi in spec["gsis"]:
+            assert indexes[gsi["name"]]["KeySchema"][0] == {"AttributeName": gsi["partition_key"], "KeyType": "HASH"}
+    assert any(spec["gsis"] for spec in specs), "the main table's GSI1 is expected"
+
+
+def test_functions_run_python312_or_newer_as_the_stack_role(template: dict[str, Any]) -> None:
+    from chalicelib.storage.schema import table_definitions
+
+    functions = _resources(template, "AWS::Serverless::Function")
+    assert {"APIHandler", "SendProbe"} <= set(functions)
+    for function in functions.values():
+        props = function["Properties"]
+        major, minor = map(int, re.fullmatch(r"python(\d+)\.(\d+)", props["Runtime"]).groups())  # type: ignore[union-attr]
+        assert (major, minor) >= (3, 12)
+        env = props["Environment"]["Variables"]
+        assert env["GATEHOUSE_STAGE"] == "prod"
+        for spec in table_definitions():
+            assert env[spec["env"]] == {"Ref": spec["logical_id"]}
+        assert "GATEHOUSE_KMS_KEY_ID" in env
+        assert "stateMachine:gatehouse-prod-" in json.dumps(env["GATEHOUSE_STATE_MACHINE_ARN_PREFIX"])
+        assert "Fn::GetAtt" in props["Role"]
+        assert "LogGroup" in props["LoggingConfig"]
+
+
+def test_iam_has_no_wildcard_actions_and_star_resources_only_where_required(template: dict[str, Any]) -> None:
+    for policy, statement in _statements(template):
+        actions = _as_list(statement.get("Action", []))
+        assert not [a for a in actions if "*" in a], f"{policy}: wildcard action in {statement}"
+        assert "NotAction" not in statement
+        if statement["Effect"] == "Allow" and "*" in _as_list(statement.get("Resource", [])):
+            assert set(actions) <= STAR_RESOURCE_ACTIONS, f"{policy}: Resource '*' for {actions}"
+
+
+def test_dynamodb_access_is_scoped_to_the_tables_and_their_indexes(template: dict[str, Any]) -> None:
+    tables = set(_resources(template, "AWS::DynamoDB::Table"))
+    dynamo = _function_role_statements(template, "dynamodb")
+    assert dynamo
+    for statement in dynamo:
+        for resource in _as_list(statement["Resource"]):
+            text = json.dumps(resource)
+            referenced = set(re.findall(r'"Fn::GetAtt": \["(\w+)", "Arn"\]', text))
+            assert referenced and referenced <= tables, resource
+            assert "*" not in text
+
+
+def test_kms_key_rotates_and_only_it_is_granted(template: dict[str, Any]) -> None:
+    keys = _resources(template, "AWS::KMS::Key")
+    assert len(keys) == 1
+    ((key_id, key),) = keys.items()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    aliases = _resources(template, "AWS::KMS::Alias").values()
+    assert [a["Properties"]["AliasName"] for a in aliases] == ["alias/gatehouse-prod"]
+    assert _function_role_statements(template, "kms") == [
+        {
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+        }
+    ]
+
+
+def test_state_machine_is_wired_to_the_chalice_function(template: dict[str, Any]) -> None:
+    machines = _resources(template, "AWS::StepFunctions::StateMachine")
+    assert len(machines) == 1
+    ((machine_id, machine),) = machines.items()
+    props = machine["Properties"]
+    assert props["StateMachineName"] == "gatehouse-prod-probe-flow"
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["DefinitionSubstitutions"] == {"SendProbeArn": {"Fn::GetAtt": ["SendProbe", "Arn"]}}
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    # The machine's role may invoke SendProbe (and its versions) and no other function.
+    machine_role = props["RoleArn"]["Fn::GetAtt"][0]
+    invoke = [
+        s
+        for p in _resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": machine_role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "lambda:InvokeFunction" in _as_list(s["Action"])
+    ]
+    assert len(invoke) == 1
+    assert {json.dumps(r) for r in invoke[0]["Resource"]} == {
+        json.dumps({"Fn::GetAtt": ["SendProbe", "Arn"]}),
+        json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": ["SendProbe", "Arn"]}, ":*"]]}),
+    }
+    # The functions may start and answer exactly this machine.
+    states = _function_role_statements(template, "states")
+    assert len(states) == 1
+    assert set(states[0]["Action"]) == {
+        "states:StartExecution",
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        "states:SendTaskHeartbeat",
+    }
+    assert _as_list(states[0]["Resource"]) == [{"Ref": machine_id}]
+
+
+def test_a_placeholder_naming_no_function_fails_the_synth(tmp_path: Path) -> None:
+    machines = tmp_path / "statemachines"
+    machines.mkdir()
+    (machines / "broken.asl.json").write_text(json.dumps(PROBE_DEFINITION).replace("SendProbeArn", "MissingArn"))
+    stacks = _stack_module()
+    with pytest.raises(ValueError, match=r"\$\{MissingArn\} names no Chalice lambda_function"):
+        stacks.GatehouseStack(
+            stacks.cdk.App(outdir=str(tmp_path / "cdk.out")),
+            source_dir=_probe_project(tmp_path / "probe"),
+            statemachines_dir=machines,
+        )
+
+
+def test_synth_leaves_the_process_as_it_found_it(template: dict[str, Any]) -> None:
+    # chalice package copies the stage's environment (CDK tokens) into os.environ and imports the probe's app.py
+    assert not [key for key, value in os.environ.items() if "${Token[" in value]
+    probe_app = sys.modules.get("app")
+    assert probe_app is None or "SendProbe" not in getattr(getattr(probe_app, "app", None), "handler_map", {})
