@@ -12,6 +12,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS_FILE = ROOT / ".local" / "demo-credentials.json"
@@ -35,14 +36,16 @@ def _save(values: dict[str, str]) -> None:
     os.chmod(CREDENTIALS_FILE, 0o600)
 
 
-def seed_demo(base_url: str | None = None) -> dict[str, Any]:
+def seed_demo(base_url: str | None = None, *, persist: bool = False) -> dict[str, Any]:
+    """Seed (idempotently) and return the demo data. ``persist`` keeps the generated secrets in
+    ``.local/demo-credentials.json``: only for the on-disk stack, never for in-memory (test) stacks."""
     from chalicelib import container
     from chalicelib.config import settings
     from chalicelib.core.errors import NotFound
     from chalicelib.core.ids import TenantId
 
     base = (base_url or settings().public_base_url).rstrip("/")
-    saved = _load()
+    saved = _load() if persist else {}
     tenants = container.tenants()
     if not tenants.exists(TENANT):
         tenants.create_customer(TENANT, "Demo")
@@ -92,7 +95,8 @@ def seed_demo(base_url: str | None = None) -> dict[str, Any]:
             settings=effective,
             profile={"name": "Alice Example", "given_name": "Alice", "family_name": "Example"},
         )
-    _save(saved)
+    if persist:
+        _save(saved)
     issuer = f"{base}/t/{TENANT}"
     return {
         "tenant": TENANT,
@@ -105,7 +109,16 @@ def seed_demo(base_url: str | None = None) -> dict[str, Any]:
         "mobile_redirect_uri": MOBILE_REDIRECT,
         "user_email": USER_EMAIL,
         "user_password": saved["password"],
-        "login_url": f"{issuer}/authorize?client_id={WEB_CLIENT}&response_type=code&scope=openid%20profile%20email"
-        f"&redirect_uri={base}/_local/callback&state=demo",
+        "login_url": f"{issuer}/authorize?"
+        + urlencode(
+            {
+                "client_id": WEB_CLIENT,
+                "response_type": "code",
+                "scope": "openid profile email",
+                "redirect_uri": f"{base}/_local/callback",
+                "state": "demo",
+            },
+            quote_via=quote,
+        ),
         "outbox": f"{base}/_local/outbox",
     }

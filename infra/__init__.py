@@ -1,0 +1,1 @@
+"""Infrastructure: the CDK stack, the Step Functions definitions and the local emulator stack (never deployed)."""

@@ -1,0 +1,1 @@
+"""Test support: the local stack harness (``stack.py``) shared by conftest and the contract/e2e suites."""
