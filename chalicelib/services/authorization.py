@@ -7,7 +7,7 @@ carries the grant id (``gid``), so revoking the grant revokes everything issued 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core import clock
@@ -153,6 +153,11 @@ class AuthorizationService:
         if parsed is None:
             raise CodeInvalid(detail="malformed refresh token")
         grant_id, generation, presented = parsed
+        if scope is not None:
+            # RFC 6749 §6: checked before rotating, so a refused request does not consume the token.
+            current = self._grants.get(tenant_id, grant_id)
+            if current is not None and current.client_id == client.client_id and not set(scope) <= set(current.scope):
+                raise ScopeNotAllowed(detail="scope exceeds the grant")
         new_token, new_digest = make_refresh_token(grant_id, generation + 1)
         grant = self._grants.rotate(
             tenant_id,
@@ -168,7 +173,7 @@ class AuthorizationService:
         if scope is not None:
             if not set(scope) <= set(grant.scope):
                 raise ScopeNotAllowed(detail="scope exceeds the grant")
-            grant = Grant(**{**grant.__dict__, "scope": scope})
+            grant = replace(grant, scope=scope)
         return self._token_response(tenant_id, client, grant, settings, new_token)
 
     def _token_response(

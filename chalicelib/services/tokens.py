@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from chalicelib.config import settings as config
@@ -21,6 +22,8 @@ from chalicelib.services.signing_keys import SUPPORTED_ALGS, SigningKeyService
 ACCESS_TOKEN_TYP = "at+jwt"
 FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
 LEEWAY_SECONDS = 30
+GRANT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+GENERATION = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only: str.isdigit() accepts "²"
 
 
 def issuer_url(tenant_id: TenantId) -> str:
@@ -41,7 +44,7 @@ def make_refresh_token(grant_id: str, generation: int) -> tuple[str, str]:
 def parse_refresh_token(token: str) -> tuple[str, int, str] | None:
     """(grant_id, generation, digest of the secret) or None if malformed."""
     parts = token.split(".") if isinstance(token, str) and len(token) < 512 else []
-    if len(parts) != 3 or not parts[0] or not parts[1].isdigit() or len(parts[2]) < 32:
+    if len(parts) != 3 or not GRANT_ID.match(parts[0]) or not GENERATION.match(parts[1]) or len(parts[2]) < 32:
         return None
     return parts[0], int(parts[1]), secret_digest(parts[2])
 
@@ -181,8 +184,9 @@ class TokenService:
                     "verify_exp": False,
                     "verify_nbf": False,
                     "verify_iat": False,
-                    "require_exp": True,
-                    "require_iat": True,
+                    # exp and iat presence is checked by check_times (jose would turn require_exp into
+                    # verify_exp, which logout must be able to switch off).
+                    "require_aud": audience is not None,
                     "require_iss": True,
                     "require_sub": True,
                     "verify_at_hash": False,

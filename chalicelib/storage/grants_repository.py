@@ -31,6 +31,8 @@ def _ttl(epoch: int) -> dt.datetime:
 
 
 def _to_grant(item: GrantItem) -> Grant:
+    if not item.client_id:  # a tombstone written by revoke(): nothing was ever issued from it
+        return _tombstone(item)
     return Grant(
         tenant_id=TenantId(item.tenant_id),
         grant_id=item.grant_id,
@@ -49,6 +51,24 @@ def _to_grant(item: GrantItem) -> Grant:
         rotated_at=int(item.rotated_at or 0),
         revoked_at=int(item.revoked_at or 0),
         generation=int(item.generation or 0),
+    )
+
+
+def _tombstone(item: GrantItem) -> Grant:
+    return Grant(
+        tenant_id=TenantId(item.tenant_id),
+        grant_id=item.grant_id,
+        client_id=ClientId(""),
+        user_id=UserId(""),
+        scope=(),
+        session_id="",
+        auth_time=0,
+        acr="",
+        amr=(),
+        claims={},
+        created_at=0,
+        expires_at=int(item.expires_at or 0),
+        revoked_at=int(item.revoked_at or 1),
     )
 
 
@@ -149,7 +169,12 @@ class DynamoGrantRepository:
             # The immediately preceding token inside the grace window: a network retry. Rotate again from it.
             try:
                 old.update(
-                    actions=[GrantItem.current_digest.set(new_digest), GrantItem.rotated_at.set(now)],
+                    # One retry only: the previous token leaves the grace slot, so a second replay is reuse.
+                    actions=[
+                        GrantItem.current_digest.set(new_digest),
+                        GrantItem.rotated_at.set(now),
+                        GrantItem.previous_digest.remove(),
+                    ],
                     condition=(GrantItem.previous_digest == presented_digest)
                     & (GrantItem.rotated_at == old.rotated_at)
                     & (GrantItem.revoked_at == 0),
@@ -168,10 +193,21 @@ class DynamoGrantRepository:
 
     @translate_errors
     def revoke(self, tenant_id: TenantId, grant_id: str, *, now: int) -> None:
+        """Revoke the grant. A grant that does not exist yet is created revoked (a tombstone), so a concurrent
+        exchange of the same code cannot create it afterwards (its create is conditional on absence)."""
         try:
             GrantItem(keys.grant(tenant_id, grant_id), GRANT).update(
-                actions=[GrantItem.revoked_at.set(now)],
-                condition=MainItem.pk.exists() & (GrantItem.revoked_at == 0),
+                actions=[
+                    GrantItem.item_type.set(GrantItem),
+                    GrantItem.revoked_at.set(now),
+                    GrantItem.tenant_id.set(tenant_id),
+                    GrantItem.grant_id.set(grant_id),
+                    GrantItem.client_id.set(GrantItem.client_id | ""),
+                    GrantItem.user_id.set(GrantItem.user_id | ""),
+                    GrantItem.expires_at.set(GrantItem.expires_at | now + 86400),
+                    GrantItem.ttl.set(GrantItem.ttl | _ttl(now + 86400)),
+                ],
+                condition=MainItem.pk.does_not_exist() | (GrantItem.revoked_at == 0),
             )
         except UpdateError as error:
             if not is_condition_failure(error):

@@ -111,7 +111,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def html_response(html: str, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+def html_response(
+    html: str, status: int = 200, headers: dict[str, str] | None = None, *, form_targets: tuple[str, ...] = ()
+) -> HttpResponse:
+    """An HTML page with a strict CSP. ``form_targets`` are extra ``form-action`` sources: CSP also applies
+    form-action to the redirect that answers a form post, so a sign-in page must allow its client's redirect
+    URI (a native app's private-use scheme such as ``com.example.app:``)."""
+    form_action = " ".join(("'self'", "http:", "https:", *form_targets))
     return HttpResponse(
         status,
         html,
@@ -120,7 +126,7 @@ def html_response(html: str, status: int = 200, headers: dict[str, str] | None =
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
-            "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
             "Referrer-Policy": "no-referrer",
             **(headers or {}),
         },

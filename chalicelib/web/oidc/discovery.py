@@ -60,7 +60,7 @@ def metadata(tenant_id: TenantId) -> dict[str, object]:
             "require_request_uri_registration": False,
             "display_values_supported": ["page"],
             "ui_locales_supported": list(SUPPORTED_LOCALES),
-            "prompt_values_supported": ["none", "login", "consent"],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "authorization_response_iss_parameter_supported": True,
             "frontchannel_logout_supported": False,
             "backchannel_logout_supported": False,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib import container
 from chalicelib.core.errors import TenantUnavailable
@@ -11,6 +13,7 @@ from chalicelib.web.http import HttpRequest, HttpResponse, html_response
 from chalicelib.web.pages.i18n import negotiate_locale, translate
 from chalicelib.web.pages.render import render_page
 
+PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
 ERROR_TITLES = {404: "Not found", 429: "Too many attempts", 503: "Temporarily unavailable"}
 
 
@@ -37,6 +40,7 @@ def page(
     ui_locales: str | None = None,
     status: int = 200,
     cookies: list[str] | None = None,
+    form_targets: tuple[str, ...] = (),
     **context: Any,
 ) -> HttpResponse:
     locale = locale_for(request, ui_locales)
@@ -46,9 +50,15 @@ def page(
     if isinstance(context.get("field_errors"), dict):
         context["field_errors"] = {k: translate(locale, v) for k, v in context["field_errors"].items()}
     html = render_page(template, locale=locale, branding=branding_for(tenant_id, node_id), **context)
-    response = html_response(html, status)
+    response = html_response(html, status, form_targets=form_targets)
     response.cookies.extend(c for c in cookies or [] if c)
     return response
+
+
+def redirect_sources(redirect_uris: tuple[str, ...]) -> tuple[str, ...]:
+    """CSP form-action sources for private-use-scheme redirect URIs (http and https are allowed anyway)."""
+    schemes = {urlsplit(uri).scheme for uri in redirect_uris}
+    return tuple(sorted(f"{s}:" for s in schemes if s not in ("http", "https") and PRIVATE_SCHEME.match(s)))
 
 
 def error_page(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:

@@ -55,8 +55,10 @@ def userinfo_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
 
 
 def _token_and_hint(request: HttpRequest) -> tuple[str, str | None]:
-    if request.method != "POST" or request.content_type != FORM:
-        raise InvalidRequest(f"POST with Content-Type {FORM} is required.")
+    if request.method != "POST":
+        raise InvalidRequest("Use POST.", status=405)
+    if request.content_type != FORM:
+        raise InvalidRequest(f"Content-Type must be {FORM}.")
     form = request.form()
     token = single(form, "token")
     if not token:

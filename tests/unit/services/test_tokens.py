@@ -197,7 +197,17 @@ def test_private_key_is_bound_to_its_tenant_and_kid(service: TokenService) -> No
 
 def test_at_hash_and_refresh_token_format() -> None:
     assert len(left_half_hash("token")) == 22
-    token, digest = make_refresh_token("g1", 3)
-    assert parse_refresh_token(token) == ("g1", 3, digest)
-    for bad in ["", "g1", "g1.x.secret", "a.b.c.d", "g1.1.short"]:
+    token, digest = make_refresh_token("grant-001", 3)
+    assert parse_refresh_token(token) == ("grant-001", 3, digest)
+    secret = token.rsplit(".", 1)[1]
+    for bad in [
+        "",
+        "g1",
+        "g1.x.secret",
+        "a.b.c.d",
+        "grant-001.1.short",
+        f"grant-001.\u00b2.{secret}",
+        f"grant-001.{'9' * 40}.{secret}",
+        f"g#1.1.{secret}",
+    ]:
         assert parse_refresh_token(bad) is None
