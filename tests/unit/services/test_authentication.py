@@ -1,0 +1,135 @@
+"""Password sign-in throttling with in-memory fakes: per email digest and per source IP, no enumeration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from chalicelib.core import clock
+from chalicelib.core.entities import PasswordLogin, User
+from chalicelib.core.errors import AccountNotVerified, InvalidCredentials, RateLimited
+from chalicelib.core.ids import NodeId, TenantId, UserId
+from chalicelib.core.settings import effective_settings
+from chalicelib.services.authentication import PasswordAuthenticator
+from chalicelib.services.passwords import hash_password
+
+TENANT = TenantId("t1")
+SETTINGS = effective_settings([("root", {"login": {"lock_seconds": 60, "max_lock_seconds": 600}})])
+
+
+class Store:
+    def __init__(self) -> None:
+        self.hash = hash_password("correct horse battery")
+        self.status = "active"
+        self.throttles: dict[str, dict[str, int]] = {}
+
+    # UserRepository
+    def get(self, tenant_id: TenantId, user_id: UserId) -> User | None:
+        return User(TENANT, user_id, "a@example.com", self.status == "active", self.status, {}, NodeId("root"), 0, 0)  # type: ignore[arg-type]
+
+    def find_user_id_by_email(self, tenant_id: TenantId, email: str) -> UserId | None:
+        return UserId("u1")
+
+    # CredentialRepository
+    def get_login_with_throttles(
+        self, tenant_id: TenantId, email: str, throttle_subjects: Sequence[str]
+    ) -> tuple[PasswordLogin | None, dict[str, dict[str, int]]]:
+        login = PasswordLogin(TENANT, email, UserId("u1"), self.hash, 0, 0, 0) if email == "a@example.com" else None
+        return login, {s: self.throttles[s] for s in throttle_subjects if s in self.throttles}
+
+    def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None:
+        self.hash = password_hash
+
+    # ThrottleRepository (same semantics as the DynamoDB one, in memory)
+    def record_failure(
+        self,
+        tenant_id: TenantId,
+        subject: str,
+        *,
+        now: int,
+        window: int,
+        threshold: int,
+        base_block: int,
+        max_block: int,
+    ) -> dict[str, int]:
+        state = self.throttles.setdefault(
+            subject, {"failures": 0, "window_start": now, "blocked_until": 0, "block_count": 0}
+        )
+        if state["window_start"] < now - window:
+            state.update(failures=0, window_start=now)
+        state["failures"] += 1
+        if state["failures"] >= threshold:
+            state["blocked_until"] = now + min(max_block, base_block * 2 ** state["block_count"])
+            state["block_count"] += 1
+            state["failures"] = 0
+        return state
+
+    def reset(self, tenant_id: TenantId, subject: str) -> None:
+        self.throttles.get(subject, {})["failures"] = 0
+
+
+@pytest.fixture
+def store() -> Store:
+    clock.reset()
+    return Store()
+
+
+def _auth(store: Store) -> PasswordAuthenticator:
+    return PasswordAuthenticator(store, store, store)  # type: ignore[arg-type]
+
+
+def _fail(store: Store, email: str, ip: str = "10.0.0.1") -> type[Exception]:
+    try:
+        _auth(store).authenticate(TENANT, email, "wrong password!!", ip=ip, settings=SETTINGS)
+    except (InvalidCredentials, RateLimited) as error:
+        return type(error)
+    raise AssertionError("a wrong password was accepted")
+
+
+def test_correct_password_signs_in(store: Store) -> None:
+    result = _auth(store).authenticate(
+        TENANT, "a@example.com", "correct horse battery", ip="10.0.0.1", settings=SETTINGS
+    )
+    assert result.user.user_id == "u1" and result.amr == ("pwd",)
+
+
+@pytest.mark.parametrize("email", ["a@example.com", "nobody@example.com"])
+def test_five_failures_lock_the_email_the_same_way_whether_or_not_it_exists(store: Store, email: str) -> None:
+    outcomes = [_fail(store, email) for _ in range(6)]
+    assert outcomes[:5] == [InvalidCredentials] * 5
+    assert outcomes[5] is RateLimited
+    with pytest.raises(RateLimited) as raised:
+        _auth(store).authenticate(TENANT, email, "correct horse battery", ip="10.0.0.9", settings=SETTINGS)
+    assert 0 < raised.value.retry_after <= 60
+
+
+def test_the_lock_expires_and_the_next_one_lasts_twice_as_long(store: Store) -> None:
+    for _ in range(5):
+        _fail(store, "a@example.com")
+    clock.advance(61)
+    try:
+        _auth(store).authenticate(TENANT, "a@example.com", "correct horse battery", ip="10.0.0.1", settings=SETTINGS)
+        for _ in range(5):
+            _fail(store, "a@example.com")
+        with pytest.raises(RateLimited) as raised:
+            _auth(store).authenticate(
+                TENANT, "a@example.com", "correct horse battery", ip="10.0.0.1", settings=SETTINGS
+            )
+        assert raised.value.retry_after > 60
+    finally:
+        clock.reset()
+
+
+def test_one_ip_failing_across_many_accounts_is_blocked(store: Store) -> None:
+    threshold = SETTINGS.get("login", "ip_failures_before_delay") * 4
+    outcomes = [_fail(store, f"user{i}@example.com", ip="203.0.113.7") for i in range(threshold + 1)]
+    assert outcomes[-1] is RateLimited
+    # Another IP is unaffected.
+    assert _fail(store, "fresh@example.com", ip="198.51.100.1") is InvalidCredentials
+
+
+def test_unverified_account_is_told_to_verify(store: Store) -> None:
+    store.status = "pending"
+    with pytest.raises(AccountNotVerified):
+        _auth(store).authenticate(TENANT, "a@example.com", "correct horse battery", ip="10.0.0.1", settings=SETTINGS)
