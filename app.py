@@ -14,19 +14,23 @@ from chalicelib.web.oidc.logout import logout_endpoint
 from chalicelib.web.oidc.resources import introspection_endpoint, revocation_endpoint, userinfo_endpoint
 from chalicelib.web.oidc.signin import consent_endpoint, login_endpoint
 from chalicelib.web.oidc.token import token_endpoint
+from chalicelib.web.selfservice.api import email_change_api, forgot_api, register_api, resend_api, reset_api
+from chalicelib.web.selfservice.recovery import (
+    email_change_endpoint,
+    email_verify_endpoint,
+    forgot_endpoint,
+    reset_endpoint,
+)
+from chalicelib.web.selfservice.register import register_endpoint, resend_endpoint
+from chalicelib.web.selfservice.verify import invitation_endpoint, verify_endpoint
+from chalicelib.workflows import email_verification
 
 app = Chalice(app_name="gatehouse")
 app.debug = False
 
-# Chalice answers 415 itself for content types a route does not list; list the ones clients send so that a
-# wrong one reaches the handler and gets the protocol's own error.
-BODY_TYPES = [
-    "application/x-www-form-urlencoded",
-    "application/json",
-    "text/plain",
-    "multipart/form-data",
-    "application/octet-stream",
-]
+# Chalice answers 415 (and 405) itself, in its own format; accept every content type and method the protocol
+# might see so that a wrong one reaches the handler and gets the protocol's own error.
+BODY_TYPES = ["*/*"]
 
 
 @app.route("/t/{tenant}/.well-known/openid-configuration", methods=["GET"])
@@ -54,7 +58,7 @@ def consent(tenant: str) -> Response:
     return view(consent_endpoint)(app.current_request, tenant)
 
 
-@app.route("/t/{tenant}/token", methods=["POST"], content_types=BODY_TYPES)
+@app.route("/t/{tenant}/token", methods=["GET", "POST"], content_types=BODY_TYPES)
 def token(tenant: str) -> Response:
     return view(token_endpoint)(app.current_request, tenant)
 
@@ -64,12 +68,12 @@ def userinfo(tenant: str) -> Response:
     return view(userinfo_endpoint)(app.current_request, tenant)
 
 
-@app.route("/t/{tenant}/revoke", methods=["POST"], content_types=BODY_TYPES)
+@app.route("/t/{tenant}/revoke", methods=["GET", "POST"], content_types=BODY_TYPES)
 def revoke(tenant: str) -> Response:
     return view(revocation_endpoint)(app.current_request, tenant)
 
 
-@app.route("/t/{tenant}/introspect", methods=["POST"], content_types=BODY_TYPES)
+@app.route("/t/{tenant}/introspect", methods=["GET", "POST"], content_types=BODY_TYPES)
 def introspect(tenant: str) -> Response:
     return view(introspection_endpoint)(app.current_request, tenant)
 
@@ -87,3 +91,97 @@ def local_outbox() -> Response:
 @app.route("/_local/callback", methods=["GET"])
 def local_callback() -> Response:
     return view(callback_endpoint)(app.current_request)
+
+
+# --- self-service: registration, email verification, invitations, recovery, email change (hosted pages) ---------
+
+
+@app.route("/t/{tenant}/register", methods=["GET", "POST"], content_types=BODY_TYPES)
+def register(tenant: str) -> Response:
+    return view(register_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/verify", methods=["GET", "POST"], content_types=BODY_TYPES)
+def verify(tenant: str) -> Response:
+    return view(verify_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/verification/resend", methods=["POST"], content_types=BODY_TYPES)
+def verification_resend(tenant: str) -> Response:
+    return view(resend_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/invitation", methods=["GET", "POST"], content_types=BODY_TYPES)
+def invitation(tenant: str) -> Response:
+    return view(invitation_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/password/forgot", methods=["GET", "POST"], content_types=BODY_TYPES)
+def password_forgot(tenant: str) -> Response:
+    return view(forgot_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/password/reset", methods=["GET", "POST"], content_types=BODY_TYPES)
+def password_reset(tenant: str) -> Response:
+    return view(reset_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/email/change", methods=["GET", "POST"], content_types=BODY_TYPES)
+def email_change(tenant: str) -> Response:
+    return view(email_change_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/email/verify", methods=["GET", "POST"], content_types=BODY_TYPES)
+def email_verify(tenant: str) -> Response:
+    return view(email_verify_endpoint)(app.current_request, tenant)
+
+
+# --- native authentication API (JSON, for mobile apps) ----------------------------------------------------------
+
+
+@app.route("/t/{tenant}/authn/register", methods=["POST"], content_types=BODY_TYPES)
+def authn_register(tenant: str) -> Response:
+    return view(register_api)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/verification/resend", methods=["POST"], content_types=BODY_TYPES)
+def authn_verification_resend(tenant: str) -> Response:
+    return view(resend_api)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/password/forgot", methods=["POST"], content_types=BODY_TYPES)
+def authn_password_forgot(tenant: str) -> Response:
+    return view(forgot_api)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/password/reset", methods=["POST"], content_types=BODY_TYPES)
+def authn_password_reset(tenant: str) -> Response:
+    return view(reset_api)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/email/change", methods=["POST"], content_types=BODY_TYPES)
+def authn_email_change(tenant: str) -> Response:
+    return view(email_change_api)(app.current_request, tenant)
+
+
+# --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------
+
+
+@app.lambda_function(name="SendVerificationEmail")
+def send_verification_email(event: dict[str, object], context: object) -> dict[str, object]:
+    return email_verification.send_verification_email(event)
+
+
+@app.lambda_function(name="SendVerificationReminder")
+def send_verification_reminder(event: dict[str, object], context: object) -> dict[str, object]:
+    return email_verification.send_verification_reminder(event)
+
+
+@app.lambda_function(name="ActivateAccount")
+def activate_account(event: dict[str, object], context: object) -> dict[str, object]:
+    return email_verification.activate_account(event)
+
+
+@app.lambda_function(name="DeletePendingAccount")
+def delete_pending_account(event: dict[str, object], context: object) -> dict[str, object]:
+    return email_verification.delete_pending_account(event)

@@ -26,6 +26,12 @@ class Settings:
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int
+    # Step Functions: a machine's ARN is this prefix + its definition's stem with "_" -> "-".
+    state_machine_arn_prefix: str = ""
+    # Cloudflare Turnstile (tenants with registration.captcha = "turnstile").
+    turnstile_site_key: str = ""
+    turnstile_secret: str = ""
+    turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 
     @property
     def is_local(self) -> bool:
@@ -49,4 +55,10 @@ def settings() -> Settings:
         argon2_time_cost=int(env.get("GATEHOUSE_ARGON2_TIME_COST", "5")),
         argon2_memory_kib=int(env.get("GATEHOUSE_ARGON2_MEMORY_KIB", "7168")),
         argon2_parallelism=int(env.get("GATEHOUSE_ARGON2_PARALLELISM", "1")),
+        state_machine_arn_prefix=env.get("GATEHOUSE_STATE_MACHINE_ARN_PREFIX", ""),
+        turnstile_site_key=env.get("GATEHOUSE_TURNSTILE_SITE_KEY", ""),
+        turnstile_secret=env.get("GATEHOUSE_TURNSTILE_SECRET", ""),
+        turnstile_verify_url=env.get(
+            "GATEHOUSE_TURNSTILE_VERIFY_URL", "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+        ),
     )

@@ -13,10 +13,14 @@ from chalicelib.services.authentication import PasswordAuthenticator
 from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
+from chalicelib.services.emails import Mailer
+from chalicelib.services.recovery import RecoveryService
+from chalicelib.services.registration import RegistrationService
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
 from chalicelib.services.tokens import TokenService
+from chalicelib.services.verification import VerificationFlow
 
 
 @cache
@@ -111,6 +115,66 @@ def consent() -> ConsentService:
 
     repository: ports.ConsentRepository = DynamoConsentRepository()
     return ConsentService(repository)
+
+
+@cache
+def _verification_repository() -> ports.VerificationRepository:
+    from chalicelib.storage.verifications_repository import DynamoVerificationRepository
+
+    return DynamoVerificationRepository()
+
+
+@cache
+def email_sender() -> ports.EmailSender:
+    from chalicelib.outbound.ses import SesEmailSender
+
+    return SesEmailSender()
+
+
+@cache
+def workflows() -> ports.WorkflowEngine:
+    from chalicelib.outbound.stepfunctions import StepFunctionsEngine
+
+    return StepFunctionsEngine()
+
+
+@cache
+def human_verifier(kind: str) -> ports.HumanVerifier:
+    """The CAPTCHA verifier a tenant's ``registration.captcha`` names (``turnstile`` or ``local``)."""
+    from chalicelib.outbound.human_verification import LocalHumanVerifier, TurnstileVerifier
+
+    if kind == "turnstile":
+        return TurnstileVerifier()
+    if kind == "local":
+        return LocalHumanVerifier()
+    raise ValueError(f"unknown human verifier {kind!r}")
+
+
+@cache
+def mailer() -> Mailer:
+    return Mailer(email_sender(), tenants())
+
+
+@cache
+def verification_flow() -> VerificationFlow:
+    return VerificationFlow(_user_repository(), _verification_repository(), workflows(), mailer())
+
+
+@cache
+def registration() -> RegistrationService:
+    return RegistrationService(_user_repository(), _verification_repository(), workflows(), mailer(), human_verifier)
+
+
+@cache
+def recovery() -> RecoveryService:
+    return RecoveryService(
+        _user_repository(),
+        _verification_repository(),
+        _authorization_repository(),
+        _grant_repository(),
+        mailer(),
+        verification_flow(),
+    )
 
 
 def local_outbox() -> list[dict[str, object]]:

@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--tenant", required=True)
     show.add_argument("--email", required=True)
     show.set_defaults(run=commands.user_show)
+    invite = user.add_parser("invite")
+    invite.add_argument("--tenant", required=True)
+    invite.add_argument("--email", required=True)
+    invite.add_argument("--tier-node")
+    invite.set_defaults(run=commands.user_invite)
 
     token = groups.add_parser("token").add_subparsers(dest="action", required=True, parser_class=_Parser)
     admin = token.add_parser("admin")

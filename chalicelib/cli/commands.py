@@ -114,6 +114,16 @@ def user_show(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def user_invite(args: argparse.Namespace) -> dict[str, Any]:
+    """A pending account without password; the invitation email carries a set-password link."""
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    node_id = _node_id(tenant_id, args.tier_node)
+    user = container.registration().invite(
+        tenant_id, args.email, settings=container.tenants().effective(tenant_id, node_id), node_id=node_id
+    )
+    return {"user_id": user.user_id, "email": user.email, "status": user.status, "invitation": "sent"}
+
+
 def token_admin(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     client = container.clients().get(tenant_id, OPERATOR_CLIENT)

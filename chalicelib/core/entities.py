@@ -180,3 +180,32 @@ class Consent:
     client_id: ClientId
     scopes: tuple[str, ...]
     granted_at: int
+
+
+VerificationKind = Literal["registration", "invitation", "password_reset", "email_change"]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A pending email-link proof: registration, invitation, password reset or email change.
+
+    The link is ``<verification_id>.<secret>``; only the secret's SHA-256 (``link_digest``) is stored, and a new link
+    replaces it (earlier links stop working). Registration and invitation are driven by the email verification
+    workflow, which keeps its task token here. ``resume`` holds the authorization request a registration started
+    from, so the user returns to the application after verifying; ``new_email`` is the address an email change
+    moves to.
+    """
+
+    tenant_id: TenantId
+    verification_id: str
+    kind: VerificationKind
+    user_id: UserId
+    expires_at: int
+    created_at: int
+    link_digest: str | None = None
+    consumed_at: int = 0
+    task_token: str | None = None
+    sent_at: int = 0
+    send_count: int = 0
+    new_email: str | None = None
+    resume: dict[str, Any] | None = None

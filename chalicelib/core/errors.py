@@ -125,3 +125,18 @@ class ScopeNotAllowed(DomainError):
     """The requested scope exceeds what the client or grant allows."""
 
     public = "The requested scope is not allowed."
+
+
+class HumanVerificationFailed(InvalidInput):
+    """The CAPTCHA token is missing or did not verify."""
+
+    public = "Please confirm that you are not a robot."
+
+    def __init__(self, public: str | None = None, *, detail: str = "") -> None:
+        super().__init__(public, fields={"captcha_token": "invalid"}, detail=detail)
+
+
+class RegistrationClosed(Forbidden):
+    """The tenant does not allow self-service registration."""
+
+    public = "Registration is not available for this service."

@@ -20,6 +20,8 @@ from chalicelib.core.entities import (
     TenantTree,
     TierNode,
     User,
+    Verification,
+    VerificationKind,
 )
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
 
@@ -188,7 +190,76 @@ class KeyEncryption(Protocol):
 
 
 class EmailSender(Protocol):
-    def send(self, *, to: str, subject: str, text: str, html: str | None = None) -> None: ...
+    def send(self, *, to: str, subject: str, text: str, html: str | None = None, from_name: str | None = None) -> None:
+        """Raises DependencyUnavailable if the message could not be handed to the mail service."""
+
+
+class VerificationRepository(Protocol):
+    """Privileged (it writes password hashes): pending accounts, their email links, activation, email moves."""
+
+    def create_pending_account(self, user: User, password_hash: str | None, verification: Verification) -> None:
+        """User, email guard (login item) and verification in one transaction; AlreadyExists if the email is taken."""
+
+    def delete_pending_account(self, tenant_id: TenantId, user_id: UserId, verification_id: str) -> bool:
+        """Delete the user, its email guard and the verification in one transaction, only while the user is still
+        pending and the link unused; False (nothing deleted) otherwise."""
+
+    def get(self, tenant_id: TenantId, verification_id: str) -> Verification | None: ...
+
+    def save(self, verification: Verification) -> None:
+        """Create or replace: a new reset or email-change request replaces the previous one (and its link)."""
+
+    def issue_link(
+        self,
+        tenant_id: TenantId,
+        verification_id: str,
+        *,
+        link_digest: str,
+        expires_at: int,
+        now: int,
+        task_token: str | None = None,
+        max_sends: int | None = None,
+    ) -> Verification:
+        """Replace the link (earlier links stop working) and, when given, the task token of an unused verification.
+        Raises CodeInvalid if it is gone, already used, or has been sent ``max_sends`` times."""
+
+    def consume(
+        self,
+        tenant_id: TenantId,
+        verification_id: str,
+        *,
+        kind: VerificationKind,
+        link_digest: str,
+        now: int,
+        set_password: tuple[str, str] | None = None,
+    ) -> Verification:
+        """Use the link once: unexpired, of this kind, with this digest. ``set_password`` = (email, hash) sets the
+        account's password in the same transaction. Raises CodeInvalid."""
+
+    def mark_sent(self, tenant_id: TenantId, verification_id: str, *, now: int) -> None:
+        """Record that the current link's email went out (registration waits for this)."""
+
+    def activate(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> bool:
+        """pending -> active with the email verified; False if the user was not pending (idempotent)."""
+
+    def change_email(self, tenant_id: TenantId, verification_id: str, *, link_digest: str, now: int) -> tuple[str, str]:
+        """Use an email-change link and move the email guard (with the password) to the new address and the
+        user to it, all in one transaction; returns (old, new). CodeInvalid for a bad link, AlreadyExists if the
+        new address was taken meanwhile."""
+
+
+class WorkflowEngine(Protocol):
+    def start(self, workflow: str, *, name: str, payload: dict[str, Any]) -> None:
+        """Start an execution of the named workflow; the same name and payload again is a no-op. Raises
+        DependencyUnavailable."""
+
+    def complete_task(self, task_token: str, output: dict[str, Any]) -> bool:
+        """Resume a task waiting for its token; False if it no longer waits. Raises DependencyUnavailable."""
+
+
+class HumanVerifier(Protocol):
+    def verify(self, token: str, *, remote_ip: str) -> bool:
+        """True if the CAPTCHA token proves a human; raises DependencyUnavailable if the provider is unreachable."""
 
 
 Json = dict[str, Any]

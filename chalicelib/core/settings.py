@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core.attributes import parse_schema
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "branding": {
         "display_name": "",  # empty: the tenant's name
@@ -20,6 +22,28 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "password_policy": {
         "min_length": 10,
         "max_length": 256,
+        "min_score": 3,  # zxcvbn strength estimate, 0 (guessable) to 4 (very unguessable)
+        "reject_common": True,  # the shipped list of the 10,000 most common (breached) passwords
+    },
+    "registration": {
+        "enabled": True,  # self-service sign-up on the hosted page and the native API
+        "captcha": "none",  # none | turnstile | local (tests: the token "local-pass")
+        # The verification link is valid this long; then one reminder with a fresh link, and when that one
+        # expires too the pending account is deleted and its email freed.
+        "verification_seconds": 24 * 3600,
+        "reminder_seconds": 48 * 3600,
+        "invitation_seconds": 7 * 86400,  # the same for an invitation's set-password link
+    },
+    "recovery": {
+        "reset_link_seconds": 3600,
+        "email_change_link_seconds": 24 * 3600,
+        # At most one reset email per account in this time: forgot-password cannot be used to flood a mailbox.
+        "reset_cooldown_seconds": 60,
+    },
+    "attributes": {
+        # Profile attributes asked for at registration: {name, type: string|date|phone|url|boolean, required,
+        # format?, label?} (see core/attributes.py for what format means per type).
+        "schema": [],
     },
     "mfa": {
         "mode": "optional",  # off | optional | required
@@ -50,6 +74,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 SECTIONS = frozenset(DEFAULTS)
 
 TOKEN_ALGS = ("RS256", "ES256")
+CAPTCHA_KINDS = ("none", "turnstile", "local")
 
 
 @dataclass(frozen=True)
@@ -97,6 +122,22 @@ def _check_values(doc: Mapping[str, Mapping[str, Any]]) -> None:
     policy = doc.get("password_policy", {})
     if "min_length" in policy and not 8 <= policy["min_length"] <= 128:
         raise ValueError("setting 'password_policy.min_length' must be between 8 and 128")
+    if "min_score" in policy and not 0 <= policy["min_score"] <= 4:
+        raise ValueError("setting 'password_policy.min_score' must be between 0 and 4")
+    _check_self_service(doc)
+
+
+def _check_self_service(doc: Mapping[str, Mapping[str, Any]]) -> None:
+    registration = doc.get("registration", {})
+    if "captcha" in registration and registration["captcha"] not in CAPTCHA_KINDS:
+        raise ValueError(f"setting 'registration.captcha' must be one of {', '.join(CAPTCHA_KINDS)}")
+    for section in ("registration", "recovery"):
+        for key, value in doc.get(section, {}).items():
+            # Step Functions waits at most a year; a link valid longer than 180 days is a liability.
+            if key.endswith("_seconds") and not (0 if "cooldown" in key else 1) <= value <= 180 * 86400:
+                raise ValueError(f"setting '{section}.{key}' must be between 1 and {180 * 86400}")
+    if "schema" in doc.get("attributes", {}):
+        parse_schema(doc["attributes"]["schema"])
 
 
 def effective_settings(chain: Sequence[tuple[str, Mapping[str, Any]]]) -> EffectiveSettings:

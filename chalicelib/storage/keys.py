@@ -91,5 +91,9 @@ def client_assertion_jti(tenant_id: TenantId, client_id: str, jti: str) -> str:
     return f"{_t(tenant_id)}#ASSERTION#{_part(client_id)}#{_part(jti)}"
 
 
+def verification(tenant_id: TenantId, verification_id: str) -> str:
+    return f"{_t(tenant_id)}#VERIFY#{_part(verification_id)}"
+
+
 def audit_events(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#AUDIT"

@@ -219,6 +219,24 @@ class UsedAssertionItem(MainItem, discriminator="used_assertion"):
     expires_at = NumberAttribute()
 
 
+class VerificationItem(MainItem, discriminator="verification"):
+    """An email link (registration, invitation, password reset, email change): only the link's digest is kept."""
+
+    tenant_id = UnicodeAttribute()
+    verification_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    created_at = NumberAttribute()
+    link_digest = UnicodeAttribute(null=True)
+    consumed_at = NumberAttribute(default=0)
+    task_token = UnicodeAttribute(null=True)
+    sent_at = NumberAttribute(default=0)
+    send_count = NumberAttribute(default=0)
+    new_email = UnicodeAttribute(null=True)
+    resume = JSONAttribute(null=True)
+
+
 class AuditItem(Model):
     class Meta:
         table_name = settings().audit_table

@@ -32,7 +32,8 @@ from chalicelib.web.errors import (
 from chalicelib.web.http import DuplicateParameter, HttpRequest, HttpResponse, cookie, redirect, single, with_query
 from chalicelib.web.oidc import flow, urls
 from chalicelib.web.oidc.grants import parse_scope
-from chalicelib.web.oidc.pages import error_page, page
+from chalicelib.web.oidc.pages import error_page, page, redirect_sources
+from chalicelib.web.selfservice import links
 
 CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")  # base64url(SHA-256) without padding
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
@@ -195,7 +196,10 @@ def parse_authorization_request(
 def needs_login(request: AuthorizationRequest, session: LoginSession) -> bool:
     if "login" in request.prompt or "select_account" in request.prompt:
         return True
-    return request.max_age is not None and clock.now() - session.auth_time > request.max_age
+    if request.max_age is None:
+        return False
+    # OIDC Core §3.1.2.1: max_age=0 is equivalent to prompt=login.
+    return request.max_age == 0 or clock.now() - session.auth_time > request.max_age
 
 
 def fail(tenant_id: TenantId, request: AuthorizationRequest, error: OAuthError) -> AuthorizeRedirect:
@@ -228,8 +232,11 @@ def login_page(
     error: str | None = None,
     field_errors: dict[str, str] | None = None,
     email: str | None = None,
+    offer_resend: bool = False,
 ) -> HttpResponse:
     csrf, csrf_cookie = flow.csrf_token(http)
+    flow_id = flow.seal(tenant_id, request.to_params(), csrf)
+    registration_open = container.tenants().effective(tenant_id, client.tier_node_id).get("registration", "enabled")
     return page(
         http,
         "login.html",
@@ -238,15 +245,17 @@ def login_page(
         ui_locales=request.ui_locales,
         status=status,
         cookies=[csrf_cookie] if csrf_cookie else [],
+        form_targets=redirect_sources(client.redirect_uris),
         action_url=urls.page(tenant_id, "login"),
         csrf_token=csrf,
-        flow_id=flow.seal(tenant_id, request.to_params(), csrf),
+        flow_id=flow_id,
         email=email if email is not None else (request.login_hint or ""),
         client_name=client.name,
         error=error,
         field_errors=field_errors or {},
-        register_url=None,
-        forgot_url=None,
+        register_url=links.register_url(tenant_id, flow_id) if registration_open else None,
+        forgot_url=links.forgot_url(tenant_id),
+        resend_url=links.resend_url(tenant_id) if offer_resend else None,
         providers=[],
     )
 
@@ -267,6 +276,7 @@ def consent_page(
         node_id=client.tier_node_id,
         ui_locales=request.ui_locales,
         cookies=[*(cookies or []), *([csrf_cookie] if csrf_cookie else [])],
+        form_targets=redirect_sources(client.redirect_uris),
         action_url=urls.page(tenant_id, "consent"),
         csrf_token=csrf,
         flow_id=flow.seal(tenant_id, request.to_params(), csrf),

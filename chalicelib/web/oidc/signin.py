@@ -65,7 +65,9 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     except AccountNotVerified:
-        return login_page(http, tenant_id, client, request, status=403, error="login.error.unverified", email=email)
+        return login_page(
+            http, tenant_id, client, request, status=403, error="login.error.unverified", email=email, offer_resend=True
+        )
     except AccountDisabled:
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email

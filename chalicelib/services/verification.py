@@ -1,0 +1,223 @@
+"""Email verification of pending accounts (registration and invitation): the workflow's steps and the link click.
+
+The email verification workflow (``infra/statemachines/email_verification.asl.json``) calls ``send_link`` with its
+task token, waits for the click, falls back to one reminder (``send_link`` again) and finally to ``discard``; a
+click calls ``confirm``, which uses the link once and resumes the workflow, whose next step is ``activate``. Every
+step is idempotent: a retried or repeated call finds the state it left and does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from enum import Enum
+
+from chalicelib.core import clock
+from chalicelib.core.entities import User, Verification, VerificationKind
+from chalicelib.core.errors import CodeInvalid, DependencyUnavailable, InvalidInput
+from chalicelib.core.ids import TenantId, UserId
+from chalicelib.core.ports import UserRepository, VerificationRepository, WorkflowEngine
+from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.accounts import check_email
+from chalicelib.services.emails import Mailer
+from chalicelib.services.links import link_url, make_link_token, parse_link_token, verification_id_for
+from chalicelib.services.password_policy import check_new_password
+from chalicelib.services.passwords import hash_password
+
+log = logging.getLogger("gatehouse")
+
+PENDING_KINDS: tuple[VerificationKind, ...] = ("registration", "invitation")
+MESSAGES = {
+    ("registration", False): "verify_email",
+    ("registration", True): "verify_email_reminder",
+    ("invitation", False): "invitation",
+    ("invitation", True): "invitation_reminder",
+}
+MAX_SENDS = 8  # every link of one verification, the workflow's included: resend cannot be used to spam a mailbox
+ACTIVATION_WAIT_SECONDS = 5.0
+POLL_SECONDS = 0.05
+
+
+class SendResult(Enum):
+    SENT = "sent"
+    ALREADY_VERIFIED = "already_verified"  # the link was used before this step ran: go on to activation
+    GONE = "gone"  # the pending account no longer exists: nothing left to do
+
+
+class VerificationFlow:
+    def __init__(
+        self,
+        users: UserRepository,
+        verifications: VerificationRepository,
+        workflows: WorkflowEngine,
+        mailer: Mailer,
+    ) -> None:
+        self._users = users
+        self._verifications = verifications
+        self._workflows = workflows
+        self._mailer = mailer
+
+    # --- workflow steps -----------------------------------------------------------------------------------------
+
+    def send_link(
+        self, tenant_id: TenantId, verification_id: str, *, task_token: str, link_seconds: int, reminder: bool
+    ) -> SendResult:
+        """Issue a fresh link valid for ``link_seconds``, keep the task token with it and email it."""
+        verification = self._verifications.get(tenant_id, verification_id)
+        if verification is None:
+            return SendResult.GONE
+        user = self._users.get(tenant_id, verification.user_id)
+        if verification.consumed_at or (user is not None and user.status != "pending"):
+            return SendResult.ALREADY_VERIFIED
+        if user is None:
+            return SendResult.GONE
+        now = clock.now()
+        token, digest = make_link_token(verification_id)
+        try:
+            # Stored before it is sent: a link that arrives always works (until a newer one replaces it).
+            verification = self._verifications.issue_link(
+                tenant_id,
+                verification_id,
+                link_digest=digest,
+                expires_at=now + link_seconds,
+                now=now,
+                task_token=task_token,
+            )
+        except CodeInvalid:
+            current = self._verifications.get(tenant_id, verification_id)
+            return SendResult.ALREADY_VERIFIED if current is not None else SendResult.GONE
+        self._mail(verification, user, token, reminder=reminder)
+        return SendResult.SENT
+
+    def activate(self, tenant_id: TenantId, verification_id: str) -> bool:
+        """After the click: the pending account becomes active with its email verified (False if it already was)."""
+        verification = self._verifications.get(tenant_id, verification_id)
+        if verification is None or not verification.consumed_at:
+            raise CodeInvalid(detail="activation without a used link")
+        return self._verifications.activate(tenant_id, verification.user_id, now=clock.now())
+
+    def discard(self, tenant_id: TenantId, user_id: UserId, verification_id: str) -> bool:
+        """After the last timeout: delete the pending account and free its email, unless it was verified."""
+        deleted = self._verifications.delete_pending_account(tenant_id, user_id, verification_id)
+        log.info("pending account %s/%s %s", tenant_id, user_id, "deleted" if deleted else "kept (verified or gone)")
+        return deleted
+
+    # --- the user ------------------------------------------------------------------------------------------------
+
+    def resend(self, tenant_id: TenantId, email: str) -> None:
+        """A new link for a pending account (earlier links stop working). Silent when there is nothing to resend,
+        so the answer never tells whether an account exists."""
+        user_id = self._users.find_user_id_by_email(tenant_id, check_email(email))
+        user = self._users.get(tenant_id, user_id) if user_id else None
+        if user is None or user.status != "pending":
+            return
+        for kind in PENDING_KINDS:
+            verification = self._verifications.get(tenant_id, verification_id_for(kind, user.user_id))
+            if verification is not None:
+                break
+        else:
+            return
+        now = clock.now()
+        # The workflow's first email is still on its way, or the link's wait is over (the reminder comes next).
+        if verification.consumed_at or not verification.sent_at or verification.expires_at <= now:
+            return
+        token, digest = make_link_token(verification.verification_id)
+        try:
+            verification = self._verifications.issue_link(
+                tenant_id,
+                verification.verification_id,
+                link_digest=digest,
+                expires_at=verification.expires_at,  # the workflow's wait decides how long any link lives
+                now=now,
+                max_sends=MAX_SENDS,
+            )
+        except CodeInvalid:
+            return
+        self._mail(verification, user, token, reminder=False)
+
+    def peek(self, tenant_id: TenantId, token: str, kind: VerificationKind) -> Verification:
+        """The verification a link belongs to if it is still usable (without using it); CodeInvalid otherwise."""
+        parsed = parse_link_token(token)
+        verification = self._verifications.get(tenant_id, parsed[0]) if parsed else None
+        if (
+            parsed is None
+            or verification is None
+            or verification.kind != kind
+            or verification.consumed_at
+            or verification.expires_at <= clock.now()
+            or verification.link_digest != parsed[1]
+        ):
+            raise CodeInvalid("This link is invalid or has expired.", detail="link unusable")
+        return verification
+
+    def confirm(
+        self,
+        tenant_id: TenantId,
+        token: str,
+        kind: VerificationKind,
+        *,
+        password: str | None = None,
+        settings: EffectiveSettings | None = None,
+    ) -> tuple[User, Verification]:
+        """Use the link once (an invitation sets the password with it), resume the workflow and return the
+        account once it is active."""
+        parsed = parse_link_token(token)
+        if parsed is None:
+            raise CodeInvalid("This link is invalid or has expired.", detail="malformed link")
+        set_password = None
+        if kind == "invitation":
+            set_password = self._new_password(tenant_id, token, password, settings)
+        verification = self._verifications.consume(
+            tenant_id, parsed[0], kind=kind, link_digest=parsed[1], now=clock.now(), set_password=set_password
+        )
+        return self._await_activation(verification), verification
+
+    def _new_password(
+        self, tenant_id: TenantId, token: str, password: str | None, settings: EffectiveSettings | None
+    ) -> tuple[str, str]:
+        verification = self.peek(tenant_id, token, "invitation")
+        user = self._users.get(tenant_id, verification.user_id)
+        if user is None or settings is None:
+            raise CodeInvalid("This link is invalid or has expired.", detail="invited user gone")
+        policy = settings.section("password_policy")
+        inputs = [str(v) for v in user.profile.values()]
+        checked = check_new_password(password, policy, email=user.email, user_inputs=inputs)
+        return user.email, hash_password(checked)
+
+    def _await_activation(self, verification: Verification) -> User:
+        tenant_id, user_id = verification.tenant_id, verification.user_id
+        resumed = False
+        if verification.task_token:
+            try:
+                resumed = self._workflows.complete_task(verification.task_token, {"verified": True})
+            except DependencyUnavailable:
+                log.warning("could not resume the verification workflow of %s/%s", tenant_id, user_id)
+        deadline = time.monotonic() + (ACTIVATION_WAIT_SECONDS if resumed else 0)
+        while True:
+            user = self._users.get(tenant_id, user_id)
+            if user is None:
+                raise CodeInvalid("This link is invalid or has expired.", detail="account deleted")
+            if user.status == "active" or time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_SECONDS)
+        if user.status == "pending":
+            # The workflow could not be resumed (or is slow): the link was used, so activate here; the workflow's
+            # own activation step then finds nothing to do.
+            self._verifications.activate(tenant_id, user_id, now=clock.now())
+            user = self._users.get(tenant_id, user_id) or user
+        if user.status != "active":
+            raise InvalidInput("This account cannot be activated.", detail=f"status {user.status}")
+        return user
+
+    def _mail(self, verification: Verification, user: User, token: str, *, reminder: bool) -> None:
+        message = MESSAGES[(verification.kind, reminder)]
+        self._mailer.send(
+            message,
+            tenant_id=user.tenant_id,
+            node_id=user.tier_node_id,
+            to=user.email,
+            link=link_url(user.tenant_id, verification.kind, token),
+            validity_seconds=max(1, verification.expires_at - clock.now()),
+            email=user.email,
+        )
+        self._verifications.mark_sent(user.tenant_id, verification.verification_id, now=clock.now())
