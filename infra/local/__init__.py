@@ -14,7 +14,10 @@ public URL) must be set before ``chalicelib.config`` reads it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LOCAL_DIR = REPO_ROOT / ".local"
+# Where the on-disk stack keeps its data (DynamoDB files, the local KMS key, stack.json, demo secrets);
+# GATEHOUSE_LOCAL_DIR moves it (tests run the CLI against a temporary one).
+LOCAL_DIR = Path(os.environ.get("GATEHOUSE_LOCAL_DIR") or REPO_ROOT / ".local")

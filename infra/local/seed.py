@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-ROOT = Path(__file__).resolve().parents[2]
-CREDENTIALS_FILE = ROOT / ".local" / "demo-credentials.json"
+from infra.local import LOCAL_DIR
+
+CREDENTIALS_FILE = LOCAL_DIR / "demo-credentials.json"
 TENANT = "demo"
 WEB_CLIENT = "demo-web"
 MOBILE_CLIENT = "demo-mobile"
