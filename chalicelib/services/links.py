@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.core.digests import secret_digest
-from chalicelib.core.entities import VerificationKind
+from chalicelib.core import clock
+from chalicelib.core.digests import constant_time_equals, secret_digest
+from chalicelib.core.entities import Verification, VerificationKind
+from chalicelib.core.errors import CodeInvalid
 from chalicelib.core.ids import TenantId, new_secret
+from chalicelib.core.ports import VerificationRepository
 from chalicelib.services.tokens import issuer_url
 
 ID = re.compile(r"^[0-9a-f]{32}$")
@@ -43,6 +46,25 @@ def parse_link_token(token: object) -> tuple[str, str] | None:
     if not ID.match(verification_id) or not SECRET.match(secret):
         return None
     return verification_id, secret_digest(secret)
+
+
+def find_usable(
+    verifications: VerificationRepository, tenant_id: TenantId, token: str, kind: VerificationKind, message: str
+) -> tuple[Verification, str]:
+    """The verification behind a still-usable link of this kind, and the link's digest (compared in constant
+    time); CodeInvalid otherwise. Using the link is a separate conditional write."""
+    parsed = parse_link_token(token)
+    verification = verifications.get(tenant_id, parsed[0]) if parsed else None
+    if (
+        parsed is None
+        or verification is None
+        or verification.kind != kind
+        or verification.consumed_at
+        or verification.expires_at <= clock.now()
+        or not constant_time_equals(verification.link_digest or "", parsed[1])
+    ):
+        raise CodeInvalid(message, detail=f"{kind} link unusable")
+    return verification, parsed[1]
 
 
 def link_url(tenant_id: TenantId, kind: VerificationKind, token: str) -> str:

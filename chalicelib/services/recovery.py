@@ -21,7 +21,7 @@ from chalicelib.core.ports import AuthorizationRepository, GrantRepository, User
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import check_email
 from chalicelib.services.emails import Mailer
-from chalicelib.services.links import link_url, make_link_token, parse_link_token, verification_id_for
+from chalicelib.services.links import find_usable, link_url, make_link_token, verification_id_for
 from chalicelib.services.password_policy import check_new_password
 from chalicelib.services.passwords import hash_password
 from chalicelib.services.verification import VerificationFlow
@@ -140,19 +140,7 @@ class RecoveryService:
     # --- helpers ---------------------------------------------------------------------------------------------------
 
     def _usable(self, tenant_id: TenantId, token: str, kind: VerificationKind) -> tuple[Verification, str]:
-        """The verification behind a usable link of this kind, and the link's digest; CodeInvalid otherwise."""
-        parsed = parse_link_token(token)
-        verification = self._verifications.get(tenant_id, parsed[0]) if parsed else None
-        if (
-            parsed is None
-            or verification is None
-            or verification.kind != kind
-            or verification.consumed_at
-            or verification.expires_at <= clock.now()
-            or verification.link_digest != parsed[1]
-        ):
-            raise CodeInvalid(INVALID_LINK, detail=f"{kind} link unusable")
-        return verification, parsed[1]
+        return find_usable(self._verifications, tenant_id, token, kind, INVALID_LINK)
 
     def _send_link(
         self, user: User, kind: VerificationKind, seconds: int, message: str, *, to: str, new_email: str = ""

@@ -20,7 +20,7 @@ from chalicelib.core.ports import UserRepository, VerificationRepository, Workfl
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import check_email
 from chalicelib.services.emails import Mailer
-from chalicelib.services.links import link_url, make_link_token, parse_link_token, verification_id_for
+from chalicelib.services.links import find_usable, link_url, make_link_token, parse_link_token, verification_id_for
 from chalicelib.services.password_policy import check_new_password
 from chalicelib.services.passwords import hash_password
 
@@ -137,18 +137,7 @@ class VerificationFlow:
 
     def peek(self, tenant_id: TenantId, token: str, kind: VerificationKind) -> Verification:
         """The verification a link belongs to if it is still usable (without using it); CodeInvalid otherwise."""
-        parsed = parse_link_token(token)
-        verification = self._verifications.get(tenant_id, parsed[0]) if parsed else None
-        if (
-            parsed is None
-            or verification is None
-            or verification.kind != kind
-            or verification.consumed_at
-            or verification.expires_at <= clock.now()
-            or verification.link_digest != parsed[1]
-        ):
-            raise CodeInvalid("This link is invalid or has expired.", detail="link unusable")
-        return verification
+        return find_usable(self._verifications, tenant_id, token, kind, "This link is invalid or has expired.")[0]
 
     def confirm(
         self,

@@ -39,6 +39,25 @@ def to_user(item: UserItem) -> User:
     )
 
 
+def user_item_for(user: User, email: str) -> UserItem:
+    return UserItem(
+        *user_key(user.tenant_id, user.user_id),
+        gsi1pk=keys.users_index(user.tenant_id),
+        gsi1sk=f"{user.created_at:012d}#{user.user_id}",
+        tenant_id=user.tenant_id,
+        user_id=user.user_id,
+        email=email,
+        email_verified=user.email_verified,
+        status=user.status,
+        profile=user.profile,
+        tier_node_id=user.tier_node_id,
+        phone_number=user.phone_number,
+        phone_number_verified=user.phone_number_verified,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
 def user_key(tenant_id: TenantId, user_id: str) -> tuple[str, str]:
     return keys.user(tenant_id, user_id), PROFILE
 
@@ -75,22 +94,7 @@ class DynamoCredentialRepository:
     @translate_errors
     def create_user_with_password(self, user: User, password_hash: str | None) -> None:
         email = normalize_email(user.email)
-        user_item = UserItem(
-            *user_key(user.tenant_id, user.user_id),
-            gsi1pk=keys.users_index(user.tenant_id),
-            gsi1sk=f"{user.created_at:012d}#{user.user_id}",
-            tenant_id=user.tenant_id,
-            user_id=user.user_id,
-            email=email,
-            email_verified=user.email_verified,
-            status=user.status,
-            profile=user.profile,
-            tier_node_id=user.tier_node_id,
-            phone_number=user.phone_number,
-            phone_number_verified=user.phone_number_verified,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-        )
+        user_item = user_item_for(user, email)
         login_item = EmailLoginItem(
             keys.email_login(user.tenant_id, email),
             LOGIN,

@@ -20,7 +20,7 @@ from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
 from chalicelib.storage.models import EmailLoginItem, MainItem, UserItem, VerificationItem
-from chalicelib.storage.users_repository import LOGIN, normalize_email, user_key
+from chalicelib.storage.users_repository import LOGIN, normalize_email, user_item_for, user_key
 
 SK = "VERIFY"
 KEEP_AFTER_EXPIRY = 7 * 86400  # used and expired links linger a week for support, then TTL removes them
@@ -74,22 +74,7 @@ def _key(tenant_id: TenantId, verification_id: str) -> VerificationItem:
 
 
 def _user_item(user: User, email: str) -> UserItem:
-    return UserItem(
-        *user_key(user.tenant_id, user.user_id),
-        gsi1pk=keys.users_index(user.tenant_id),
-        gsi1sk=f"{user.created_at:012d}#{user.user_id}",
-        tenant_id=user.tenant_id,
-        user_id=user.user_id,
-        email=email,
-        email_verified=user.email_verified,
-        status=user.status,
-        profile=user.profile,
-        tier_node_id=user.tier_node_id,
-        phone_number=user.phone_number,
-        phone_number_verified=user.phone_number_verified,
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-    )
+    return user_item_for(user, email)
 
 
 def _usable(kind: VerificationKind, link_digest: str, now: int) -> Condition:
