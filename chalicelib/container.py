@@ -16,6 +16,7 @@ from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
+from chalicelib.services.request_limits import RequestLimiter
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
@@ -92,11 +93,20 @@ def accounts() -> AccountService:
 
 
 @cache
-def password_authenticator() -> PasswordAuthenticator:
+def _throttle_repository() -> ports.ThrottleRepository:
     from chalicelib.storage.throttles_repository import DynamoThrottleRepository
 
-    throttles: ports.ThrottleRepository = DynamoThrottleRepository()
-    return PasswordAuthenticator(_user_repository(), _credential_repository(), throttles)
+    return DynamoThrottleRepository()
+
+
+@cache
+def password_authenticator() -> PasswordAuthenticator:
+    return PasswordAuthenticator(_user_repository(), _credential_repository(), _throttle_repository())
+
+
+@cache
+def request_limiter() -> RequestLimiter:
+    return RequestLimiter(_throttle_repository())
 
 
 @cache

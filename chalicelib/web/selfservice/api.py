@@ -120,6 +120,7 @@ def register_api(request: HttpRequest, tenant: str) -> HttpResponse:
         remote_ip=request.source_ip,
     )
     settings = container.tenants().effective(tenant_id, ROOT_NODE)
+    container.request_limiter().count(tenant_id, "register", request.source_ip)
     container.registration().register(tenant_id, registration, settings=settings)
     return _accepted(
         {"status": "verification_pending", "message": "Check your inbox for a link to verify your email address."}
@@ -129,6 +130,7 @@ def register_api(request: HttpRequest, tenant: str) -> HttpResponse:
 @authn_endpoint
 def resend_api(request: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id = container.tenants().tree(tenant).tenant_id
+    container.request_limiter().count(tenant_id, "resend", request.source_ip)
     container.verification_flow().resend(tenant_id, _text(_body(request), "email"))
     return _accepted()
 
@@ -137,6 +139,7 @@ def resend_api(request: HttpRequest, tenant: str) -> HttpResponse:
 def forgot_api(request: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id = container.tenants().tree(tenant).tenant_id
     email = _text(_body(request), "email")
+    container.request_limiter().count(tenant_id, "forgot", request.source_ip)
     container.recovery().request_reset(tenant_id, email, settings=container.tenants().effective(tenant_id))
     return _accepted()
 
@@ -161,5 +164,6 @@ def email_change_api(request: HttpRequest, tenant: str) -> HttpResponse:
         raise domain.TokenInvalid(detail="no user behind the token")
     new_email = _text(_body(request), "new_email")
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
+    container.request_limiter().count(tenant_id, "email_change", request.source_ip)
     container.recovery().request_email_change(tenant_id, user, new_email, settings=settings)
     return _accepted({"status": "verification_pending", "message": "Check the new address's inbox for a link."})

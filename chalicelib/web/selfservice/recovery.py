@@ -52,6 +52,7 @@ def _forgot(http: HttpRequest, tenant: str) -> HttpResponse:
     forms.check_csrf(http)
     email = (single(http.form(), "email") or "").strip()[:MAX_EMAIL]
     try:
+        container.request_limiter().count(tenant_id, "forgot", http.source_ip)
         container.recovery().request_reset(tenant_id, email, settings=container.tenants().effective(tenant_id))
     except InvalidInput:
         errors = {"email": "login.error.email_invalid"}
@@ -100,6 +101,7 @@ def _email_change(http: HttpRequest, tenant: str) -> HttpResponse:
     new_email = (single(http.form(), "new_email") or "").strip()[:MAX_EMAIL]
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
     try:
+        container.request_limiter().count(tenant_id, "email_change", http.source_ip)
         container.recovery().request_email_change(tenant_id, user, new_email, settings=settings)
     except InvalidInput as failure:
         return _email_form(

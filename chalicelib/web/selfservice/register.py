@@ -106,6 +106,7 @@ def _register(http: HttpRequest, tenant: str) -> HttpResponse:
         remote_ip=http.source_ip,
         resume=resume,
     )
+    container.request_limiter().count(tenant_id, "register", http.source_ip)
     try:
         container.registration().register(tenant_id, request, settings=settings, node_id=node_id)
     except InvalidInput as failure:
@@ -149,6 +150,7 @@ def _resend(http: HttpRequest, tenant: str) -> HttpResponse:
     forms.check_csrf(http)
     email = (single(http.form(), "email") or "").strip()[:254]
     try:
+        container.request_limiter().count(tenant_id, "resend", http.source_ip)
         container.verification_flow().resend(tenant_id, email)
     except InvalidInput:
         pass  # a malformed address gets the same answer: there is nothing to tell

@@ -13,16 +13,17 @@ from chalicelib.core.ids import NodeId, TenantId, UserId
 from chalicelib.core.settings import effective_settings
 from chalicelib.services.authentication import PasswordAuthenticator
 from chalicelib.services.passwords import hash_password
+from tests.support.fakes import MemoryThrottles
 
 TENANT = TenantId("t1")
 SETTINGS = effective_settings([("root", {"login": {"lock_seconds": 60, "max_lock_seconds": 600}})])
 
 
-class Store:
+class Store(MemoryThrottles):
     def __init__(self) -> None:
+        super().__init__()
         self.hash = hash_password("correct horse battery")
         self.status = "active"
-        self.throttles: dict[str, dict[str, int]] = {}
 
     # UserRepository
     def get(self, tenant_id: TenantId, user_id: UserId) -> User | None:
@@ -36,37 +37,11 @@ class Store:
         self, tenant_id: TenantId, email: str, throttle_subjects: Sequence[str]
     ) -> tuple[PasswordLogin | None, dict[str, dict[str, int]]]:
         login = PasswordLogin(TENANT, email, UserId("u1"), self.hash, 0, 0, 0) if email == "a@example.com" else None
-        return login, {s: self.throttles[s] for s in throttle_subjects if s in self.throttles}
+        found = {s: self.state(tenant_id, s) for s in throttle_subjects}
+        return login, {s: state for s, state in found.items() if state is not None}
 
     def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None:
         self.hash = password_hash
-
-    # ThrottleRepository (same semantics as the DynamoDB one, in memory)
-    def record_failure(
-        self,
-        tenant_id: TenantId,
-        subject: str,
-        *,
-        now: int,
-        window: int,
-        threshold: int,
-        base_block: int,
-        max_block: int,
-    ) -> dict[str, int]:
-        state = self.throttles.setdefault(
-            subject, {"failures": 0, "window_start": now, "blocked_until": 0, "block_count": 0}
-        )
-        if state["window_start"] < now - window:
-            state.update(failures=0, window_start=now)
-        state["failures"] += 1
-        if state["failures"] >= threshold:
-            state["blocked_until"] = now + min(max_block, base_block * 2 ** state["block_count"])
-            state["block_count"] += 1
-            state["failures"] = 0
-        return state
-
-    def reset(self, tenant_id: TenantId, subject: str) -> None:
-        self.throttles.get(subject, {})["failures"] = 0
 
 
 @pytest.fixture
