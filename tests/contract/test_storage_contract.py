@@ -311,3 +311,42 @@ def test_throttle_counts_failures_and_blocks_with_growing_duration(tenant: str) 
         for _ in range(3)
     ]
     assert again[-1]["blocked_until"] == now + 20 + 20
+
+
+def test_revoking_a_grant_before_it_exists_leaves_a_tombstone_that_blocks_its_creation(tenant: str) -> None:
+    from chalicelib.core import clock
+    from chalicelib.core.entities import Grant
+    from chalicelib.core.errors import AlreadyExists
+    from chalicelib.core.ids import ClientId, TenantId, UserId, new_id
+    from chalicelib.storage.grants_repository import DynamoGrantRepository
+
+    repo = DynamoGrantRepository()
+    grant_id = new_id()
+    now = clock.now()
+    # The loser of a code-reuse race revokes the grant before the winner has created it.
+    repo.revoke(TenantId(tenant), grant_id, now=now)
+    tombstone = repo.get(TenantId(tenant), grant_id)
+    assert tombstone is not None and tombstone.revoked_at == now and tombstone.client_id == ""
+    with pytest.raises(AlreadyExists):
+        repo.create(
+            Grant(
+                tenant_id=TenantId(tenant),
+                grant_id=grant_id,
+                client_id=ClientId("client-a"),
+                user_id=UserId("u"),
+                scope=("openid",),
+                session_id="s",
+                auth_time=now,
+                acr="1",
+                amr=("pwd",),
+                claims={},
+                created_at=now,
+                expires_at=now + 3600,
+                current_digest="d",
+            )
+        )
+    # Revoking an existing grant keeps its data.
+    existing, _ = _grant(tenant)
+    repo.revoke(TenantId(tenant), existing, now=now)
+    revoked = repo.get(TenantId(tenant), existing)
+    assert revoked is not None and revoked.revoked_at == now and revoked.client_id == "client-a"
