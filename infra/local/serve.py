@@ -61,7 +61,7 @@ def banner(base_url: str, info: dict[str, Any], memory: bool) -> str:
         "login_url": ("sign in", f"{issuer}/authorize"),
         "outbox": ("outbox", f"{base_url}/_local/outbox"),
     }
-    lines = ["", f"Gatehouse is running on {base_url}  ({'in memory' if memory else 'data in .local/dynamodb'})"]
+    lines = ["", f"Gatehouse is running on {base_url}  ({'in memory' if memory else f'data in {DATA_DIR}'})"]
     lines += [f"  {label:<10} {info.get(key, default)}" for key, (label, default) in shown.items()]
     lines += [f"  {'callback':<10} {base_url}/_local/callback", f"Demo tenant '{tenant}':"]
     lines += _flatten({key: value for key, value in info.items() if key not in shown and key != "tenant"}, "  ")
