@@ -6,6 +6,7 @@ response and guarantees the protocol's own error format (handlers are wrapped by
 
 from chalice.app import Chalice, Response
 
+from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
 from chalicelib.web.oidc.authorize import authorize_endpoint
@@ -14,6 +15,16 @@ from chalicelib.web.oidc.logout import logout_endpoint
 from chalicelib.web.oidc.resources import introspection_endpoint, revocation_endpoint, userinfo_endpoint
 from chalicelib.web.oidc.signin import consent_endpoint, login_endpoint
 from chalicelib.web.oidc.token import token_endpoint
+from chalicelib.web.scim.endpoints import (
+    group_endpoint,
+    groups_endpoint,
+    resource_types_endpoint,
+    schemas_endpoint,
+    service_provider_config_endpoint,
+    unknown_endpoint,
+    user_endpoint,
+    users_endpoint,
+)
 from chalicelib.web.selfservice.api import email_change_api, forgot_api, register_api, resend_api, reset_api
 from chalicelib.web.selfservice.recovery import (
     email_change_endpoint,
@@ -162,6 +173,74 @@ def authn_password_reset(tenant: str) -> Response:
 @app.route("/t/{tenant}/authn/email/change", methods=["POST"], content_types=BODY_TYPES)
 def authn_email_change(tenant: str) -> Response:
     return view(email_change_api)(app.current_request, tenant)
+
+
+# --- SCIM 2.0 (RFC 7644): provisioning by external systems ----------------------------------------------------
+
+SCIM_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@app.route("/t/{tenant}/scim/v2/ServiceProviderConfig", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_service_provider_config(tenant: str) -> Response:
+    return view(service_provider_config_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/scim/v2/ResourceTypes", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_resource_types(tenant: str) -> Response:
+    return view(resource_types_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/scim/v2/ResourceTypes/{wanted}", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_resource_type(tenant: str, wanted: str) -> Response:
+    return view(resource_types_endpoint)(app.current_request, tenant, wanted)
+
+
+@app.route("/t/{tenant}/scim/v2/Schemas", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_schemas(tenant: str) -> Response:
+    return view(schemas_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/scim/v2/Schemas/{wanted}", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_schema(tenant: str, wanted: str) -> Response:
+    return view(schemas_endpoint)(app.current_request, tenant, wanted)
+
+
+@app.route("/t/{tenant}/scim/v2/Users", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_users(tenant: str) -> Response:
+    return view(users_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/scim/v2/Groups", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_groups(tenant: str) -> Response:
+    return view(groups_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/scim/v2/Groups/{group_id}", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_group(tenant: str, group_id: str) -> Response:
+    return view(group_endpoint)(app.current_request, tenant, group_id)
+
+
+@app.route("/t/{tenant}/scim/v2/{resource}", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_unknown(tenant: str, resource: str) -> Response:
+    return view(unknown_endpoint)(app.current_request, tenant, resource)
+
+
+@app.route("/t/{tenant}/scim/v2/Users/{user_id}", methods=SCIM_METHODS, content_types=BODY_TYPES)
+def scim_user(tenant: str, user_id: str) -> Response:
+    return view(user_endpoint)(app.current_request, tenant, user_id)
+
+
+# --- admin API -------------------------------------------------------------------------------------------------
+
+
+@app.route("/t/{tenant}/admin/nodes", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_nodes(tenant: str) -> Response:
+    return view(nodes_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/nodes/{slug}", methods=["GET"], content_types=BODY_TYPES)
+def admin_node(tenant: str, slug: str) -> Response:
+    return view(node_endpoint)(app.current_request, tenant, slug)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

@@ -14,6 +14,7 @@ from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
 from chalicelib.services.request_limits import RequestLimiter
@@ -185,6 +186,22 @@ def recovery() -> RecoveryService:
         mailer(),
         verification_flow(),
     )
+
+
+@cache
+def provisioning() -> ProvisioningService:
+    from chalicelib.storage.provisioning_repository import DynamoProvisioningRepository
+
+    repository: ports.ProvisioningRepository = DynamoProvisioningRepository()
+    return ProvisioningService(accounts(), repository, groups())
+
+
+@cache
+def groups() -> GroupService:
+    from chalicelib.storage.groups_repository import DynamoGroupRepository
+
+    repository: ports.GroupRepository = DynamoGroupRepository()
+    return GroupService(repository, _user_repository())
 
 
 def local_outbox() -> list[dict[str, object]]:

@@ -51,6 +51,10 @@ class TenantTree:
     def find_by_slug(self, slug: str) -> TierNode | None:
         return next((n for n in self.nodes.values() if n.slug == slug), None)
 
+    def is_within(self, node_id: NodeId, ancestor_id: NodeId) -> bool:
+        """True if ``node_id`` is ``ancestor_id`` or below it (the reach of an admin scoped to ``ancestor_id``)."""
+        return node_id in self.nodes and any(n.node_id == ancestor_id for n in self.chain(node_id))
+
 
 @dataclass(frozen=True)
 class Client:
@@ -85,6 +89,20 @@ class User:
     updated_at: int
     phone_number: str | None = None
     phone_number_verified: bool = False
+    external_id: str | None = None  # the provisioning client's identifier (SCIM ``externalId``)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of users of one tenant (provisioned over SCIM)."""
+
+    tenant_id: TenantId
+    group_id: str
+    display_name: str
+    members: tuple[UserId, ...]
+    created_at: int
+    updated_at: int
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from chalicelib.core.entities import (
     Client,
     Consent,
     Grant,
+    Group,
     LoginSession,
     PasswordLogin,
     SigningKey,
@@ -74,6 +75,36 @@ class CredentialRepository(Protocol):
         """The login record and the named throttle counters, in one round trip."""
 
     def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None: ...
+
+
+class ProvisioningRepository(Protocol):
+    """Privileged (it moves and deletes email guards): user provisioning for SCIM and the admin API."""
+
+    def list_users(self, tenant_id: TenantId) -> list[User]:
+        """Every user of the tenant (tenant-scoped query; callers filter)."""
+
+    def replace_user(self, user: User, *, previous_email: str) -> None:
+        """Write the user, moving the email guard when the email changed. NotFound, AlreadyExists (new email
+        taken) or Conflict (changed meanwhile)."""
+
+    def delete_user(self, tenant_id: TenantId, user_id: UserId) -> bool:
+        """Delete the user and its email guard; False if there was no such user."""
+
+
+class GroupRepository(Protocol):
+    def create(self, group: Group) -> None:
+        """Raises AlreadyExists if the group id is taken in this tenant."""
+
+    def get(self, tenant_id: TenantId, group_id: str) -> Group | None: ...
+
+    def replace(self, group: Group) -> None:
+        """Raises NotFound if the group does not exist."""
+
+    def delete(self, tenant_id: TenantId, group_id: str) -> bool:
+        """False if there was no such group."""
+
+    def list(self, tenant_id: TenantId) -> list[Group]:
+        """Every group of the tenant (tenant-scoped query; callers filter)."""
 
 
 class ThrottleRepository(Protocol):

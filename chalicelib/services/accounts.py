@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.entities import User
+from chalicelib.core.entities import User, UserStatus
 from chalicelib.core.errors import InvalidInput, NotFound
 from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, UserId, new_user_id
 from chalicelib.core.ports import CredentialRepository, UserRepository
@@ -94,8 +94,11 @@ class AccountService:
         verified: bool = False,
         profile: dict[str, Any] | None = None,
         tier_node_id: NodeId = ROOT_NODE,
+        status: UserStatus | None = None,
+        external_id: str | None = None,
     ) -> User:
-        """Create an account; raises AlreadyExists when the email is taken in this tenant."""
+        """Create an account; raises AlreadyExists when the email is taken in this tenant. ``status`` overrides
+        the default (active when verified, pending otherwise), e.g. a provisioned account created disabled."""
         normalized = check_email(email)
         password_hash = None
         if password is not None:
@@ -106,11 +109,12 @@ class AccountService:
             user_id=new_user_id(),
             email=normalized,
             email_verified=verified,
-            status="active" if verified else "pending",
+            status=status or ("active" if verified else "pending"),
             profile={k: v for k, v in (profile or {}).items() if k in PROFILE_CLAIMS},
             tier_node_id=tier_node_id,
             created_at=now,
             updated_at=now,
+            external_id=external_id,
         )
         self._credentials.create_user_with_password(user, password_hash)
         return user

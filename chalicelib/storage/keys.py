@@ -47,6 +47,14 @@ def users_index(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#USERS"
 
 
+def group(tenant_id: TenantId, group_id: str) -> str:
+    return f"{_t(tenant_id)}#GROUP#{_part(group_id)}"
+
+
+def groups_index(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#GROUPS"
+
+
 def email_login(tenant_id: TenantId, normalized_email: str) -> str:
     return f"{_t(tenant_id)}#EMAIL#{_part(normalized_email)}"
 

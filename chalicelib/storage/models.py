@@ -99,6 +99,19 @@ class UserItem(MainItem, discriminator="user"):
     phone_number_verified = BooleanAttribute(default=False)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    external_id = UnicodeAttribute(null=True)
+
+
+class GroupItem(MainItem, discriminator="group"):
+    """A provisioned group; ``members`` holds user ids (bounded by MAX_GROUP_MEMBERS in the service)."""
+
+    tenant_id = UnicodeAttribute()
+    group_id = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    external_id = UnicodeAttribute(null=True)
+    members = JSONAttribute(default=list)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
 
 
 class EmailLoginItem(MainItem, discriminator="email_login"):

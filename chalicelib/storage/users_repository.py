@@ -36,6 +36,7 @@ def to_user(item: UserItem) -> User:
         updated_at=int(item.updated_at),
         phone_number=item.phone_number,
         phone_number_verified=bool(item.phone_number_verified),
+        external_id=item.external_id,
     )
 
 
@@ -55,6 +56,7 @@ def user_item_for(user: User, email: str) -> UserItem:
         phone_number_verified=user.phone_number_verified,
         created_at=user.created_at,
         updated_at=user.updated_at,
+        external_id=user.external_id,
     )
 
 

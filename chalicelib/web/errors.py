@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -281,3 +282,140 @@ def page_endpoint(render_error: PageRenderer) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
+
+
+# --- SCIM 2.0 (RFC 7644 §3.12) -------------------------------------------------------------------------------
+
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_JSON = "application/scim+json"
+REALM_SAFE = re.compile(r"[a-z0-9-]{1,63}")
+
+
+def safe_realm(tenant: str) -> str:
+    """The tenant slug for a challenge's realm, or a constant: a path value never reaches a header unchecked."""
+    return tenant if REALM_SAFE.fullmatch(tenant or "") else "gatehouse"
+
+
+class ScimError(Exception):
+    """RFC 7644 §3.12 error: HTTP status, optional ``scimType`` (invalidFilter, uniqueness, mutability, ...)."""
+
+    def __init__(
+        self, status: int, detail: str, scim_type: str | None = None, *, bearer_error: str | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.scim_type = scim_type
+        self.bearer_error = bearer_error  # RFC 6750 §3.1 code for the WWW-Authenticate challenge
+
+
+SCIM_ERRORS: dict[type[Exception], Callable[[Exception], ScimError]] = {
+    domain.InvalidInput: lambda e: ScimError(400, str(getattr(e, "public", "")), "invalidValue"),
+    domain.AlreadyExists: lambda e: ScimError(409, str(getattr(e, "public", "")), "uniqueness"),
+    domain.Conflict: lambda e: ScimError(409, str(getattr(e, "public", ""))),
+    domain.NotFound: lambda e: ScimError(404, "Resource not found."),
+    domain.TenantUnavailable: lambda e: ScimError(404, "Unknown tenant."),
+    domain.TokenInvalid: lambda e: ScimError(401, "The access token is invalid.", bearer_error="invalid_token"),
+    domain.Forbidden: lambda e: ScimError(403, str(getattr(e, "public", ""))),
+    domain.RateLimited: lambda e: ScimError(429, "Too many requests."),
+    domain.DependencyUnavailable: lambda e: ScimError(503, "The service is temporarily unavailable."),
+    MissingBearer: lambda e: ScimError(401, "An access token is required."),
+    InvalidRequest: lambda e: ScimError(getattr(e, "status", 400), getattr(e, "description", "") or "Bad request."),
+    BadRequest: lambda e: ScimError(getattr(e, "status", 400), str(e), "invalidSyntax"),
+    DuplicateParameter: lambda e: ScimError(400, str(e)),
+}
+
+
+def to_scim_error(error: Exception) -> ScimError:
+    if isinstance(error, ScimError):
+        return error
+    translate = lookup(SCIM_ERRORS, error)
+    if translate is None:
+        log.exception("unhandled error in SCIM")
+        return ScimError(500, "An internal error occurred.")
+    if isinstance(error, domain.DomainError):
+        log.info("scim error: %s %s", type(error).__name__, error.detail)
+    translated: ScimError = translate(error)
+    return translated
+
+
+def scim_error_response(error: ScimError, realm: str) -> HttpResponse:
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(error.status), "detail": error.detail}
+    if error.scim_type:
+        body["scimType"] = error.scim_type
+    headers = {"Content-Type": SCIM_JSON, **NO_STORE}
+    if error.status == 401 or error.bearer_error:
+        challenge = f'Bearer realm="{realm}"'
+        if error.bearer_error:
+            challenge += f', error="{error.bearer_error}"'
+        headers["WWW-Authenticate"] = challenge
+    return json_response(body, error.status, headers)
+
+
+def scim_endpoint(handler: Handler) -> Handler:
+    """SCIM JSON errors for ``handler(request, tenant, ...)``; 401s carry a Bearer challenge (RFC 6750 §3)."""
+
+    @functools.wraps(handler)
+    def wrapper(request: HttpRequest, tenant: str, *args: Any) -> HttpResponse:
+        try:
+            return handler(request, tenant, *args)
+        except Exception as error:  # noqa: BLE001 - the one place every SCIM failure becomes a SCIM error
+            return scim_error_response(to_scim_error(error), realm=f"scim/{safe_realm(tenant)}")
+
+    return wrapper
+
+
+# --- admin API (JSON, bearer tokens) ---------------------------------------------------------------------------
+
+ADMIN_STATUS: dict[type[Exception], tuple[int, str]] = {
+    MissingBearer: (401, "invalid_token"),
+    domain.TokenInvalid: (401, "invalid_token"),
+    InsufficientScope: (403, "insufficient_scope"),
+    domain.Forbidden: (403, "forbidden"),
+    domain.NotFound: (404, "not_found"),
+    domain.TenantUnavailable: (404, "not_found"),
+    domain.InvalidInput: (400, "invalid_request"),
+    domain.AlreadyExists: (409, "conflict"),
+    domain.Conflict: (409, "conflict"),
+    domain.RateLimited: (429, "rate_limited"),
+    domain.DependencyUnavailable: (503, "temporarily_unavailable"),
+    InvalidRequest: (400, "invalid_request"),
+    BadRequest: (400, "invalid_request"),
+    DuplicateParameter: (400, "invalid_request"),
+}
+
+
+def admin_endpoint(handler: Handler) -> Handler:
+    """``{"error", "error_description", "fields"?}`` JSON errors; 401 and 403 carry a Bearer challenge."""
+
+    @functools.wraps(handler)
+    def wrapper(request: HttpRequest, tenant: str, *args: Any) -> HttpResponse:
+        try:
+            return handler(request, tenant, *args)
+        except Exception as error:
+            found = next((ADMIN_STATUS[c] for c in type(error).__mro__ if c in ADMIN_STATUS), None)
+            if found is None:
+                log.exception("unhandled error in the admin API")
+                return json_response({"error": "server_error"}, 500, dict(NO_STORE))
+            status, code = found
+            if isinstance(error, BadRequest):
+                status = error.status
+            if isinstance(error, OAuthError) and error.status not in (401, 403):
+                status = error.status
+            description = str(getattr(error, "public", "") or getattr(error, "description", "") or error)
+            if isinstance(error, MissingBearer):
+                description = "An access token is required."
+            body: dict[str, Any] = {"error": code, "error_description": description}
+            if isinstance(error, domain.InvalidInput) and error.fields:
+                body["fields"] = error.fields
+            headers = dict(NO_STORE)
+            if status in (401, 403):
+                challenge = f'Bearer realm="admin/{safe_realm(tenant)}"'
+                if not isinstance(error, MissingBearer):
+                    challenge += f', error="{code if status == 401 else "insufficient_scope"}"'
+                headers["WWW-Authenticate"] = challenge
+            if isinstance(error, domain.DomainError):
+                log.info("admin error: %s %s", type(error).__name__, error.detail)
+            return json_response(body, status, headers)
+
+    return wrapper

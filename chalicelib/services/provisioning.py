@@ -1,0 +1,182 @@
+"""Provisioning by external systems (SCIM): a tenant's users (create, replace, delete, list) and groups.
+
+Accounts are created through ``AccountService`` so the email uniqueness guard and the password policy apply.
+A provisioning system is trusted for the addresses it provisions: its users are created with the email marked
+verified, active or disabled as it says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.entities import Group, User, UserStatus
+from chalicelib.core.errors import InvalidInput, NotFound
+from chalicelib.core.ids import TenantId, UserId
+from chalicelib.core.ports import GroupRepository, ProvisioningRepository, UserRepository
+from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.accounts import PROFILE_CLAIMS, AccountService, check_email
+
+MAX_EXTERNAL_ID = 256
+
+
+@dataclass(frozen=True)
+class ProvisionedUser:
+    """What a provisioning system sets on an account (everything else is ours)."""
+
+    email: str
+    active: bool
+    profile: dict[str, Any]  # OIDC profile claims it manages; None clears one
+    external_id: str | None = None
+
+
+def _check(data: ProvisionedUser) -> ProvisionedUser:
+    if data.external_id is not None and (not data.external_id or len(data.external_id) > MAX_EXTERNAL_ID):
+        raise InvalidInput("externalId must be 1-256 characters.", fields={"externalId": "invalid"})
+    # None (or "") clears a claim on replace; claims the provisioning system does not name are kept.
+    profile = {k: (None if v == "" else v) for k, v in data.profile.items() if k in PROFILE_CLAIMS}
+    return replace(data, email=check_email(data.email), profile=profile)
+
+
+class ProvisioningService:
+    def __init__(
+        self, accounts: AccountService, repository: ProvisioningRepository, groups: GroupService | None = None
+    ) -> None:
+        self._accounts = accounts
+        self._repository = repository
+        self._groups = groups
+
+    def create(
+        self, tenant_id: TenantId, data: ProvisionedUser, *, password: str | None, settings: EffectiveSettings
+    ) -> User:
+        """Raises AlreadyExists when the email is taken, InvalidInput for a bad email or password."""
+        data = _check(data)
+        return self._accounts.create_user(
+            tenant_id,
+            email=data.email,
+            password=password,
+            settings=settings,
+            verified=True,
+            profile={k: v for k, v in data.profile.items() if v is not None},
+            status="active" if data.active else "disabled",
+            external_id=data.external_id,
+        )
+
+    def get(self, tenant_id: TenantId, user_id: str) -> User:
+        return self._accounts.get(tenant_id, UserId(user_id))
+
+    def list(self, tenant_id: TenantId) -> list[User]:
+        """All users of the tenant, oldest first."""
+        return sorted(self._repository.list_users(tenant_id), key=lambda u: (u.created_at, u.user_id))
+
+    def replace(self, tenant_id: TenantId, user_id: str, data: ProvisionedUser) -> User:
+        """Replace what a provisioning system owns; a pending account stays pending until it becomes inactive."""
+        current = self.get(tenant_id, user_id)
+        data = _check(data)
+        status: UserStatus
+        if not data.active:
+            status = "disabled"
+        elif current.status == "disabled":
+            status = "active"
+        else:
+            status = current.status
+        updated = replace(
+            current,
+            email=data.email,
+            email_verified=current.email_verified or data.email != current.email,
+            status=status,
+            profile={k: v for k, v in {**current.profile, **data.profile}.items() if v is not None},
+            external_id=data.external_id,
+            updated_at=max(clock.now(), current.updated_at),
+        )
+        self._repository.replace_user(updated, previous_email=current.email)
+        return updated
+
+    def delete(self, tenant_id: TenantId, user_id: str) -> None:
+        if not self._repository.delete_user(tenant_id, UserId(user_id)):
+            raise NotFound("Unknown user.")
+        if self._groups is not None:
+            self._groups.remove_member(tenant_id, UserId(user_id))
+
+
+MAX_GROUP_MEMBERS = 1000
+MAX_DISPLAY_NAME = 256
+
+
+@dataclass(frozen=True)
+class ProvisionedGroup:
+    display_name: str
+    members: tuple[str, ...]
+    external_id: str | None = None
+
+
+class GroupService:
+    """Groups of a tenant's users. Members must be users of the same tenant (so a group can never reference
+    another tenant's user); a deleted user leaves every group (``remove_member``)."""
+
+    def __init__(self, groups: GroupRepository, users: UserRepository) -> None:
+        self._groups = groups
+        self._users = users
+
+    def _check(self, tenant_id: TenantId, data: ProvisionedGroup) -> ProvisionedGroup:
+        name = data.display_name.strip() if isinstance(data.display_name, str) else ""
+        if not name or len(name) > MAX_DISPLAY_NAME:
+            raise InvalidInput("displayName must be 1-256 characters.", fields={"displayName": "invalid"})
+        if data.external_id is not None and (not data.external_id or len(data.external_id) > MAX_EXTERNAL_ID):
+            raise InvalidInput("externalId must be 1-256 characters.", fields={"externalId": "invalid"})
+        members = tuple(dict.fromkeys(data.members))
+        if len(members) > MAX_GROUP_MEMBERS:
+            raise InvalidInput(f"A group has at most {MAX_GROUP_MEMBERS} members.", fields={"members": "too_many"})
+        unknown = [m for m in members if not m or self._users.get(tenant_id, UserId(m)) is None]
+        if unknown:
+            raise InvalidInput(f"Unknown member '{unknown[0][:64]}'.", fields={"members": "unknown"})
+        return ProvisionedGroup(name, members, data.external_id)
+
+    def create(self, tenant_id: TenantId, data: ProvisionedGroup) -> Group:
+        data = self._check(tenant_id, data)
+        now = clock.now()
+        group = Group(
+            tenant_id=tenant_id,
+            group_id=str(uuid.uuid4()),
+            display_name=data.display_name,
+            members=tuple(UserId(m) for m in data.members),
+            created_at=now,
+            updated_at=now,
+            external_id=data.external_id,
+        )
+        self._groups.create(group)
+        return group
+
+    def get(self, tenant_id: TenantId, group_id: str) -> Group:
+        group = self._groups.get(tenant_id, group_id) if group_id else None
+        if group is None:
+            raise NotFound("Unknown group.")
+        return group
+
+    def list(self, tenant_id: TenantId) -> list[Group]:
+        return sorted(self._groups.list(tenant_id), key=lambda g: (g.created_at, g.group_id))
+
+    def replace(self, tenant_id: TenantId, group_id: str, data: ProvisionedGroup) -> Group:
+        current = self.get(tenant_id, group_id)
+        data = self._check(tenant_id, data)
+        group = replace(
+            current,
+            display_name=data.display_name,
+            members=tuple(UserId(m) for m in data.members),
+            external_id=data.external_id,
+            updated_at=max(clock.now(), current.updated_at),
+        )
+        self._groups.replace(group)
+        return group
+
+    def delete(self, tenant_id: TenantId, group_id: str) -> None:
+        if not group_id or not self._groups.delete(tenant_id, group_id):
+            raise NotFound("Unknown group.")
+
+    def remove_member(self, tenant_id: TenantId, user_id: UserId) -> None:
+        for group in self._groups.list(tenant_id):
+            if user_id in group.members:
+                members = tuple(m for m in group.members if m != user_id)
+                self._groups.replace(replace(group, members=members, updated_at=clock.now()))

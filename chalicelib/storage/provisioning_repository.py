@@ -1,0 +1,95 @@
+"""Privileged user provisioning (SCIM): list a tenant's users, replace and delete accounts with their email guard.
+
+Listing queries the tenant's users index (``GSI1PK = T#<tenant>#USERS``), so it is tenant-scoped by construction.
+It reads every user of the tenant; SCIM filters are applied by the caller. That is fine for tenants of a few
+thousand users; beyond that, filters on ``userName``/``externalId`` need their own index (see README).
+"""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
+
+from chalicelib.core.entities import User
+from chalicelib.core.errors import AlreadyExists, Conflict, NotFound
+from chalicelib.core.ids import TenantId, UserId
+from chalicelib.storage import keys
+from chalicelib.storage.connection import transaction
+from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
+from chalicelib.storage.models import EmailLoginItem, MainItem, UserItem
+from chalicelib.storage.users_repository import LOGIN, normalize_email, to_user, user_item_for, user_key
+
+
+class DynamoProvisioningRepository:
+    @translate_errors
+    def list_users(self, tenant_id: TenantId) -> list[User]:
+        return [
+            to_user(item)
+            for item in MainItem.gsi1.query(keys.users_index(tenant_id))
+            if isinstance(item, UserItem) and item.tenant_id == tenant_id
+        ]
+
+    @translate_errors
+    def replace_user(self, user: User, *, previous_email: str) -> None:
+        """Write the user; when the email changed, move the email guard (with the password) in the same
+        transaction. NotFound if the user is gone, AlreadyExists if the new email is taken, Conflict if the
+        stored email is no longer ``previous_email``."""
+        old_email = normalize_email(previous_email)
+        new_email = normalize_email(user.email)
+        item = user_item_for(user, new_email)
+        same_user = MainItem.pk.exists() & (UserItem.email == old_email)
+        if old_email == new_email:
+            try:
+                item.save(condition=same_user)
+            except PutError as error:
+                if is_condition_failure(error):
+                    raise Conflict(detail="user gone or changed") from error
+                raise
+            return
+        try:
+            old = EmailLoginItem.get(keys.email_login(user.tenant_id, old_email), LOGIN, consistent_read=True)
+        except DoesNotExist as error:
+            raise NotFound("Unknown user.") from error
+        moved = EmailLoginItem(
+            keys.email_login(user.tenant_id, new_email),
+            LOGIN,
+            tenant_id=user.tenant_id,
+            email=new_email,
+            user_id=user.user_id,
+            password_hash=old.password_hash,
+            failed_attempts=old.failed_attempts,
+            locked_until=old.locked_until,
+            lock_count=old.lock_count,
+        )
+        try:
+            with transaction() as tx:
+                tx.delete(old, condition=EmailLoginItem.user_id == user.user_id)
+                tx.save(moved, condition=MainItem.pk.does_not_exist())
+                tx.save(item, condition=same_user)
+        except TransactWriteError as error:
+            failed = cancelled_indexes(error)
+            if failed == [1]:
+                raise AlreadyExists("An account with this email already exists.") from error
+            if failed:
+                raise Conflict(detail="user or login changed") from error
+            raise
+
+    @translate_errors
+    def delete_user(self, tenant_id: TenantId, user_id: UserId) -> bool:
+        """Delete the user and its email guard in one transaction; False if there was no such user."""
+        try:
+            user = UserItem.get(*user_key(tenant_id, user_id), consistent_read=True)
+        except DoesNotExist:
+            return False
+        email = normalize_email(user.email)
+        try:
+            with transaction() as tx:
+                tx.delete(
+                    EmailLoginItem(keys.email_login(tenant_id, email), LOGIN),
+                    condition=EmailLoginItem.user_id == user_id,
+                )
+                tx.delete(UserItem(*user_key(tenant_id, user_id)), condition=UserItem.email == email)
+        except (TransactWriteError, DeleteError) as error:
+            if is_condition_failure(error):
+                raise Conflict(detail="user changed while deleting") from error
+            raise
+        return True

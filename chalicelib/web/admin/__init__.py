@@ -1,0 +1,1 @@
+"""Admin API (``/t/{tenant}/admin/...``): tier management for the tenant's own admins."""
