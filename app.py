@@ -4,7 +4,7 @@ Every route hands the request to a protocol handler through ``view``, which tran
 response and guarantees the protocol's own error format (handlers are wrapped by their protocol's decorator).
 """
 
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, CORSConfig, Response
 
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.chalice_adapter import view
@@ -42,14 +42,16 @@ app.debug = False
 # Chalice answers 415 (and 405) itself, in its own format; accept every content type and method the protocol
 # might see so that a wrong one reaches the handler and gets the protocol's own error.
 BODY_TYPES = ["*/*"]
+# Browser-based public clients (SPAs) call these cross-origin; no cookies are involved, so any origin may.
+PUBLIC_CORS = CORSConfig(allow_origin="*", expose_headers=["WWW-Authenticate"], max_age=600)
 
 
-@app.route("/t/{tenant}/.well-known/openid-configuration", methods=["GET"])
+@app.route("/t/{tenant}/.well-known/openid-configuration", methods=["GET"], cors=PUBLIC_CORS)
 def discovery(tenant: str) -> Response:
     return view(discovery_endpoint)(app.current_request, tenant)
 
 
-@app.route("/t/{tenant}/.well-known/jwks.json", methods=["GET"])
+@app.route("/t/{tenant}/.well-known/jwks.json", methods=["GET"], cors=PUBLIC_CORS)
 def jwks(tenant: str) -> Response:
     return view(jwks_endpoint)(app.current_request, tenant)
 
@@ -69,17 +71,17 @@ def consent(tenant: str) -> Response:
     return view(consent_endpoint)(app.current_request, tenant)
 
 
-@app.route("/t/{tenant}/token", methods=["GET", "POST"], content_types=BODY_TYPES)
+@app.route("/t/{tenant}/token", methods=["GET", "POST"], content_types=BODY_TYPES, cors=PUBLIC_CORS)
 def token(tenant: str) -> Response:
     return view(token_endpoint)(app.current_request, tenant)
 
 
-@app.route("/t/{tenant}/userinfo", methods=["GET", "POST"], content_types=BODY_TYPES)
+@app.route("/t/{tenant}/userinfo", methods=["GET", "POST"], content_types=BODY_TYPES, cors=PUBLIC_CORS)
 def userinfo(tenant: str) -> Response:
     return view(userinfo_endpoint)(app.current_request, tenant)
 
 
-@app.route("/t/{tenant}/revoke", methods=["GET", "POST"], content_types=BODY_TYPES)
+@app.route("/t/{tenant}/revoke", methods=["GET", "POST"], content_types=BODY_TYPES, cors=PUBLIC_CORS)
 def revoke(tenant: str) -> Response:
     return view(revocation_endpoint)(app.current_request, tenant)
 
