@@ -6,7 +6,9 @@ response and guarantees the protocol's own error format (handlers are wrapped by
 
 from chalice.app import Chalice, CORSConfig, Response
 
+from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
+from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
 from chalicelib.web.oidc.authorize import authorize_endpoint
@@ -243,6 +245,26 @@ def admin_nodes(tenant: str) -> Response:
 @app.route("/t/{tenant}/admin/nodes/{slug}", methods=["GET"], content_types=BODY_TYPES)
 def admin_node(tenant: str, slug: str) -> Response:
     return view(node_endpoint)(app.current_request, tenant, slug)
+
+
+@app.route("/t/{tenant}/admin/audit", methods=["GET"], content_types=BODY_TYPES)
+def admin_audit(tenant: str) -> Response:
+    return view(audit_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/users", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_users(tenant: str) -> Response:
+    return view(user_list_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/users/{user_id}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
+def admin_user(tenant: str, user_id: str) -> Response:
+    return view(user_item_endpoint)(app.current_request, tenant, user_id)
+
+
+@app.route("/t/{tenant}/admin/users/{user_id}/{action}", methods=["POST"], content_types=BODY_TYPES)
+def admin_user_action(tenant: str, user_id: str, action: str) -> Response:
+    return view(user_action_endpoint)(app.current_request, tenant, user_id, action)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

@@ -9,6 +9,7 @@ from functools import cache
 
 from chalicelib.core import ports
 from chalicelib.services.accounts import AccountService
+from chalicelib.services.audit import AuditService
 from chalicelib.services.authentication import PasswordAuthenticator
 from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
@@ -22,6 +23,7 @@ from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
 from chalicelib.services.tokens import TokenService
+from chalicelib.services.user_admin import UserAdminService
 from chalicelib.services.verification import VerificationFlow
 
 
@@ -189,11 +191,22 @@ def recovery() -> RecoveryService:
 
 
 @cache
-def provisioning() -> ProvisioningService:
+def _provisioning_repository() -> ports.ProvisioningRepository:
     from chalicelib.storage.provisioning_repository import DynamoProvisioningRepository
 
-    repository: ports.ProvisioningRepository = DynamoProvisioningRepository()
-    return ProvisioningService(accounts(), repository, groups())
+    return DynamoProvisioningRepository()
+
+
+@cache
+def provisioning() -> ProvisioningService:
+    return ProvisioningService(accounts(), _provisioning_repository(), groups())
+
+
+@cache
+def user_admin() -> UserAdminService:
+    return UserAdminService(
+        accounts(), _provisioning_repository(), _authorization_repository(), _grant_repository(), groups()
+    )
 
 
 @cache
@@ -202,6 +215,14 @@ def groups() -> GroupService:
 
     repository: ports.GroupRepository = DynamoGroupRepository()
     return GroupService(repository, _user_repository())
+
+
+@cache
+def audit() -> AuditService:
+    from chalicelib.storage.audit_repository import DynamoAuditRepository
+
+    repository: ports.AuditRepository = DynamoAuditRepository()
+    return AuditService(repository)
 
 
 def local_outbox() -> list[dict[str, object]]:

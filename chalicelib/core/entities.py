@@ -227,3 +227,26 @@ class Verification:
     send_count: int = 0
     new_email: str | None = None
     resume: dict[str, Any] | None = None
+
+
+AuditOutcome = Literal["success", "failure"]
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One admin or provisioning write: who (``actor``, a client id or subject), what (``action`` on
+    ``target_id``), where in the tenant (``node_id``), when, from where, and how it ended. Never holds secrets.
+
+    ``event_id`` orders events in time (milliseconds first), so it doubles as the pagination position."""
+
+    tenant_id: TenantId
+    event_id: str
+    action: str
+    actor: str
+    target_id: str
+    node_id: NodeId
+    occurred_at: int
+    source_ip: str
+    user_agent: str
+    outcome: AuditOutcome
+    details: dict[str, Any] = field(default_factory=dict)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from chalicelib.core.entities import (
+    AuditEvent,
     AuthorizationCode,
     Client,
     Consent,
@@ -210,6 +211,24 @@ class ConsentRepository(Protocol):
     def revoke(self, tenant_id: TenantId, user_id: UserId, client_id: ClientId) -> None: ...
 
     def list_for_user(self, tenant_id: TenantId, user_id: UserId) -> list[Consent]: ...
+
+
+class AuditRepository(Protocol):
+    """Audit events of a tenant (a separate table, kept 400 days)."""
+
+    def append(self, event: AuditEvent, *, expires_at: int) -> None: ...
+
+    def list_events(
+        self,
+        tenant_id: TenantId,
+        *,
+        limit: int,
+        before: str | None = None,
+        action: str | None = None,
+        node_ids: frozenset[NodeId] | None = None,
+    ) -> tuple[list[AuditEvent], str | None]:
+        """Newest first, only events older than the ``before`` event id, of that ``action`` (or action prefix
+        ending in ``.``) and within ``node_ids`` when given; with the event id to continue from, or None at the end."""
 
 
 class KeyEncryption(Protocol):

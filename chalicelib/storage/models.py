@@ -263,6 +263,11 @@ class AuditItem(Model):
     occurred_at = NumberAttribute()
     details = JSONAttribute(default=dict)
     ttl = TTLAttribute(null=True, attr_name="ttl")
+    actor = UnicodeAttribute(null=True)
+    target_id = UnicodeAttribute(null=True)
+    node_id = UnicodeAttribute(null=True)
+    source_ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
 
 
 MAIN_MODELS: tuple[type[MainItem], ...] = (MainItem,)

@@ -12,8 +12,10 @@ import json
 from typing import Any
 
 from chalicelib import container
-from chalicelib.core.ids import TenantId
+from chalicelib.core.ids import ROOT_NODE, ClientId, TenantId
+from chalicelib.services.audit import Actor
 from chalicelib.services.tokens import issuer_url
+from chalicelib.web.audit import actor_of, audited
 from chalicelib.web.errors import SCIM_JSON, ScimError, scim_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response
 from chalicelib.web.oidc.resources import bearer_token
@@ -31,6 +33,18 @@ JSON_TYPES = (SCIM_JSON, "application/json")
 
 def authorize(request: HttpRequest, tenant: str, scope: str = SCIM_SCOPE) -> TenantId:
     """The tenant the bearer token is valid for, or ScimError 401 (no or bad token) / 403 (not for SCIM)."""
+    return _authorize(request, tenant, scope)[0]
+
+
+def authorize_actor(request: HttpRequest, tenant: str) -> Actor:
+    """``authorize``, and the calling client as the actor of audit events (on the node its client is bound to)."""
+    tenant_id, claims = _authorize(request, tenant, SCIM_SCOPE)
+    client_id = str(claims.get("client_id", ""))
+    client = container.clients().get(tenant_id, ClientId(client_id)) if client_id else None
+    return actor_of(request, tenant_id, client_id, client.tier_node_id if client else ROOT_NODE)
+
+
+def _authorize(request: HttpRequest, tenant: str, scope: str) -> tuple[TenantId, dict[str, Any]]:
     tenant_id = container.tenants().tree(tenant).tenant_id
     token = bearer_token(request)
     claims, _ = container.authorization().validate_access_token(tenant_id, token, need_user=False)
@@ -38,7 +52,7 @@ def authorize(request: HttpRequest, tenant: str, scope: str = SCIM_SCOPE) -> Ten
         raise ScimError(403, "Use a client-credentials token of a service client.", bearer_error="insufficient_scope")
     if scope not in str(claims.get("scope", "")).split():
         raise ScimError(403, f"The access token does not carry the '{scope}' scope.", bearer_error="insufficient_scope")
-    return tenant_id
+    return tenant_id, claims
 
 
 def base_url(tenant_id: TenantId) -> str:
@@ -134,11 +148,14 @@ def unknown_endpoint(request: HttpRequest, tenant: str, resource: str) -> HttpRe
 
 @scim_endpoint
 def users_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
-    tenant_id = authorize(request, tenant)
     if request.method == "GET":
-        return _list_users(request, tenant_id)
+        return _list_users(request, authorize(request, tenant))
     if request.method == "POST":
-        return _create_user(request, tenant_id)
+        actor = authorize_actor(request, tenant)
+        with audited(actor, "scim.user.create") as note:
+            response, note.target_id = _create_user(request, actor.tenant_id)
+        return response
+    authorize(request, tenant)
     raise _method_not_allowed(request)
 
 
@@ -152,20 +169,32 @@ def _list_users(request: HttpRequest, tenant_id: TenantId) -> HttpResponse:
     return _list_response(resources, request)
 
 
-def _create_user(request: HttpRequest, tenant_id: TenantId) -> HttpResponse:
+def _create_user(request: HttpRequest, tenant_id: TenantId) -> tuple[HttpResponse, str]:
     data, password = parse_user(read_body(request))
     settings = container.tenants().effective(tenant_id)
     user = container.provisioning().create(tenant_id, data, password=password, settings=settings)
     resource = to_scim_user(user, base_url(tenant_id))
-    return scim_response(resource, 201, {"Location": resource["meta"]["location"]})
+    return scim_response(resource, 201, {"Location": resource["meta"]["location"]}), user.user_id
 
 
 @scim_endpoint
 def user_endpoint(request: HttpRequest, tenant: str, user_id: str) -> HttpResponse:
-    tenant_id = authorize(request, tenant)
-    url = base_url(tenant_id)
     if request.method == "GET":
-        return scim_response(to_scim_user(container.provisioning().get(tenant_id, user_id), url))
+        tenant_id = authorize(request, tenant)
+        return scim_response(to_scim_user(container.provisioning().get(tenant_id, user_id), base_url(tenant_id)))
+    if request.method not in WRITES:
+        authorize(request, tenant)
+        raise _method_not_allowed(request)
+    actor = authorize_actor(request, tenant)
+    with audited(actor, f"scim.user.{WRITES[request.method]}", user_id):
+        return _write_user(request, actor.tenant_id, user_id)
+
+
+WRITES = {"PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
+
+
+def _write_user(request: HttpRequest, tenant_id: TenantId, user_id: str) -> HttpResponse:
+    url = base_url(tenant_id)
     if request.method == "DELETE":
         container.provisioning().delete(tenant_id, user_id)
         return HttpResponse(204, "", {"Cache-Control": "no-store"})
@@ -189,6 +218,13 @@ def user_endpoint(request: HttpRequest, tenant: str, user_id: str) -> HttpRespon
 
 @scim_endpoint
 def groups_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
+    if request.method == "POST":
+        actor = authorize_actor(request, tenant)
+        with audited(actor, "scim.group.create") as note:
+            group = container.groups().create(actor.tenant_id, parse_group(read_body(request)))
+            note.target_id = group.group_id
+        resource = to_scim_group(group, base_url(actor.tenant_id))
+        return scim_response(resource, 201, {"Location": resource["meta"]["location"]})
     tenant_id = authorize(request, tenant)
     url = base_url(tenant_id)
     if request.method == "GET":
@@ -196,19 +232,24 @@ def groups_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
         predicate = parse_filter(text, GROUP_FILTERS) if text else None
         resources = [to_scim_group(g, url) for g in container.groups().list(tenant_id)]
         return _list_response([r for r in resources if predicate is None or predicate(r)], request)
-    if request.method == "POST":
-        group = container.groups().create(tenant_id, parse_group(read_body(request)))
-        resource = to_scim_group(group, url)
-        return scim_response(resource, 201, {"Location": resource["meta"]["location"]})
     raise _method_not_allowed(request)
 
 
 @scim_endpoint
 def group_endpoint(request: HttpRequest, tenant: str, group_id: str) -> HttpResponse:
-    tenant_id = authorize(request, tenant)
-    url = base_url(tenant_id)
     if request.method == "GET":
-        return scim_response(to_scim_group(container.groups().get(tenant_id, group_id), url))
+        tenant_id = authorize(request, tenant)
+        return scim_response(to_scim_group(container.groups().get(tenant_id, group_id), base_url(tenant_id)))
+    if request.method not in WRITES:
+        authorize(request, tenant)
+        raise _method_not_allowed(request)
+    actor = authorize_actor(request, tenant)
+    with audited(actor, f"scim.group.{WRITES[request.method]}", group_id):
+        return _write_group(request, actor.tenant_id, group_id)
+
+
+def _write_group(request: HttpRequest, tenant_id: TenantId, group_id: str) -> HttpResponse:
+    url = base_url(tenant_id)
     if request.method == "DELETE":
         container.groups().delete(tenant_id, group_id)
         return HttpResponse(204, "", {"Cache-Control": "no-store"})

@@ -1,0 +1,98 @@
+"""Audit trail of admin and provisioning writes: one event per write, kept 400 days, never with secrets.
+
+Details are a small flat map of names and values describing the change; keys that could carry a credential
+(password, secret, token, hash) are dropped here, whatever a caller passes, so no event can hold one.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.core import clock
+from chalicelib.core.entities import AuditEvent, AuditOutcome
+from chalicelib.core.errors import InvalidInput
+from chalicelib.core.ids import NodeId, TenantId
+from chalicelib.core.ports import AuditRepository
+
+RETENTION_SECONDS = 400 * 24 * 3600
+MAX_PAGE = 200
+SECRET_KEYS = re.compile(r"pass|secret|token|hash|credential|key", re.IGNORECASE)
+ACTION = re.compile(r"^[a-z][a-z_.]{0,63}$")
+EVENT_ID = re.compile(r"^\d{13}-[0-9a-f]{16}$")
+Scalar = str | int | bool | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts and from where: the token's client id (or subject), the node its rights come from, the request."""
+
+    tenant_id: TenantId
+    subject: str
+    node_id: NodeId
+    source_ip: str
+    user_agent: str
+
+
+def _safe_details(details: Mapping[str, Scalar]) -> dict[str, Scalar]:
+    return {
+        str(k)[:64]: (v[:256] if isinstance(v, str) else v)
+        for k, v in details.items()
+        if not SECRET_KEYS.search(str(k)) and isinstance(v, str | int | bool | None)
+    }
+
+
+class AuditService:
+    def __init__(self, repository: AuditRepository) -> None:
+        self._repository = repository
+
+    def record(
+        self,
+        actor: Actor,
+        action: str,
+        target_id: str,
+        *,
+        outcome: AuditOutcome = "success",
+        node_id: NodeId | None = None,
+        details: Mapping[str, Scalar] | None = None,
+    ) -> AuditEvent:
+        """Append one event; ``node_id`` is the node acted on (default: the actor's node)."""
+        now = clock.now()
+        # Milliseconds of the real clock order events within a second; the random suffix makes ids unique.
+        millis = now * 1000 + int(time.time() * 1000) % 1000
+        event = AuditEvent(
+            tenant_id=actor.tenant_id,
+            event_id=f"{millis:013d}-{secrets.token_hex(8)}",
+            action=action,
+            actor=actor.subject,
+            target_id=target_id[:256],
+            node_id=node_id or actor.node_id,
+            occurred_at=now,
+            source_ip=actor.source_ip[:64],
+            user_agent=actor.user_agent[:512],
+            outcome=outcome,
+            details=_safe_details(details or {}),
+        )
+        self._repository.append(event, expires_at=now + RETENTION_SECONDS)
+        return event
+
+    def list(
+        self,
+        tenant_id: TenantId,
+        *,
+        limit: int = 50,
+        before: str | None = None,
+        action: str | None = None,
+        node_ids: frozenset[NodeId] | None = None,
+    ) -> tuple[list[AuditEvent], str | None]:
+        """Newest first; ``before`` is the cursor a previous page returned."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be 1-{MAX_PAGE}.", fields={"limit": "invalid"})
+        if before is not None and not EVENT_ID.match(before):
+            raise InvalidInput("Unknown cursor.", fields={"cursor": "invalid"})
+        if action is not None and not ACTION.match(action):
+            raise InvalidInput("Unknown event type.", fields={"type": "invalid"})
+        return self._repository.list_events(tenant_id, limit=limit, before=before, action=action, node_ids=node_ids)

@@ -1,0 +1,80 @@
+"""AuditService: one event per record, credential-like detail keys dropped, 400-day retention, input checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.core import clock
+from chalicelib.core.entities import AuditEvent
+from chalicelib.core.errors import InvalidInput
+from chalicelib.core.ids import NodeId, TenantId
+from chalicelib.services.audit import RETENTION_SECONDS, Actor, AuditService
+
+ACTOR = Actor(TenantId("t1"), "svc-1", NodeId("root"), "203.0.113.5", "curl/8")
+
+
+class MemoryAudit:
+    def __init__(self) -> None:
+        self.appended: list[tuple[AuditEvent, int]] = []
+        self.queries: list[dict[str, Any]] = []
+
+    def append(self, event: AuditEvent, *, expires_at: int) -> None:
+        self.appended.append((event, expires_at))
+
+    def list_events(self, tenant_id: TenantId, **kwargs: Any) -> tuple[list[AuditEvent], str | None]:
+        self.queries.append({"tenant_id": tenant_id, **kwargs})
+        return [], None
+
+
+@pytest.fixture
+def repository() -> MemoryAudit:
+    clock.reset()
+    return MemoryAudit()
+
+
+def test_record_appends_one_event_with_who_what_where_and_retention(repository: MemoryAudit) -> None:
+    event = AuditService(repository).record(ACTOR, "admin.user.create", "u-1", node_id=NodeId("n-2"))
+    assert repository.appended == [(event, event.occurred_at + RETENTION_SECONDS)]
+    assert RETENTION_SECONDS == 400 * 86400
+    assert (event.tenant_id, event.actor, event.action, event.target_id) == ("t1", "svc-1", "admin.user.create", "u-1")
+    assert (event.node_id, event.source_ip, event.user_agent, event.outcome) == (
+        "n-2",
+        "203.0.113.5",
+        "curl/8",
+        "success",
+    )
+    assert abs(event.occurred_at - clock.now()) <= 1
+
+
+def test_event_ids_are_time_ordered_and_unique(repository: MemoryAudit) -> None:
+    service = AuditService(repository)
+    first = service.record(ACTOR, "a.b", "x")
+    clock.advance(2)
+    second = service.record(ACTOR, "a.b", "x")
+    assert first.event_id < second.event_id and first.node_id == ACTOR.node_id
+    clock.reset()
+
+
+def test_credential_like_details_are_dropped(repository: MemoryAudit) -> None:
+    details = {"password": "p", "client_secret": "s", "access_token": "t", "password_hash": "h", "fields": "email"}
+    event = AuditService(repository).record(ACTOR, "a.b", "x", details=details, outcome="failure")
+    assert event.details == {"fields": "email"} and event.outcome == "failure"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"limit": 0}, {"limit": 201}, {"before": "not-an-id"}, {"action": "Robert'); DROP"}]
+)
+def test_list_rejects_bad_input(repository: MemoryAudit, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput):
+        AuditService(repository).list(TenantId("t1"), **kwargs)
+    assert repository.queries == []
+
+
+def test_list_passes_the_query_through(repository: MemoryAudit) -> None:
+    nodes = frozenset({NodeId("n-1")})
+    AuditService(repository).list(TenantId("t1"), limit=5, before="1700000000000-0123456789abcdef", node_ids=nodes)
+    assert repository.queries == [
+        {"tenant_id": "t1", "limit": 5, "before": "1700000000000-0123456789abcdef", "action": None, "node_ids": nodes}
+    ]
