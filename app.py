@@ -8,6 +8,7 @@ from chalice.app import Chalice, CORSConfig, Response
 
 from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
+from chalicelib.web.admin.roles import role_endpoint, roles_endpoint, user_role_endpoint, user_roles_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
@@ -265,6 +266,26 @@ def admin_user(tenant: str, user_id: str) -> Response:
 @app.route("/t/{tenant}/admin/users/{user_id}/{action}", methods=["POST"], content_types=BODY_TYPES)
 def admin_user_action(tenant: str, user_id: str, action: str) -> Response:
     return view(user_action_endpoint)(app.current_request, tenant, user_id, action)
+
+
+@app.route("/t/{tenant}/admin/roles", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_roles(tenant: str) -> Response:
+    return view(roles_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/roles/{name}", methods=["GET", "DELETE"], content_types=BODY_TYPES)
+def admin_role(tenant: str, name: str) -> Response:
+    return view(role_endpoint)(app.current_request, tenant, name)
+
+
+@app.route("/t/{tenant}/admin/users/{user_id}/roles", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_user_roles(tenant: str, user_id: str) -> Response:
+    return view(user_roles_endpoint)(app.current_request, tenant, user_id)
+
+
+@app.route("/t/{tenant}/admin/users/{user_id}/roles/{role}", methods=["DELETE"], content_types=BODY_TYPES)
+def admin_user_role(tenant: str, user_id: str, role: str) -> Response:
+    return view(user_role_endpoint)(app.current_request, tenant, user_id, role)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

@@ -19,6 +19,7 @@ from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
 from chalicelib.services.request_limits import RequestLimiter
+from chalicelib.services.roles import RoleService
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
@@ -199,13 +200,13 @@ def _provisioning_repository() -> ports.ProvisioningRepository:
 
 @cache
 def provisioning() -> ProvisioningService:
-    return ProvisioningService(accounts(), _provisioning_repository(), groups())
+    return ProvisioningService(accounts(), _provisioning_repository(), groups(), roles())
 
 
 @cache
 def user_admin() -> UserAdminService:
     return UserAdminService(
-        accounts(), _provisioning_repository(), _authorization_repository(), _grant_repository(), groups()
+        accounts(), _provisioning_repository(), _authorization_repository(), _grant_repository(), groups(), roles()
     )
 
 
@@ -223,6 +224,14 @@ def audit() -> AuditService:
 
     repository: ports.AuditRepository = DynamoAuditRepository()
     return AuditService(repository)
+
+
+@cache
+def roles() -> RoleService:
+    from chalicelib.storage.roles_repository import DynamoRoleRepository
+
+    repository: ports.RoleRepository = DynamoRoleRepository()
+    return RoleService(repository, tenants())
 
 
 def local_outbox() -> list[dict[str, object]]:

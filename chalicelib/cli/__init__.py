@@ -1,4 +1,4 @@
-"""Operator CLI (``./gatehouse tenant|client|user|token|key ...``): JSON on stdout, one-line errors on stderr.
+"""Operator CLI (``./gatehouse tenant|client|user|role|token|key ...``): JSON on stdout, one-line errors on stderr.
 
 It calls the same services as the HTTP API through the container; ``infra/local/cli_entry.py`` points it at the
 running local stack (or starts one) before ``main`` runs.
@@ -88,6 +88,29 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = key.add_parser("rotate")
     rotate.add_argument("--tenant", required=True)
     rotate.set_defaults(run=commands.key_rotate)
+
+    role = groups.add_parser("role").add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for name, run in (("assign", commands.role_assign), ("remove", commands.role_remove)):
+        change = role.add_parser(name)
+        change.add_argument("--tenant", required=True)
+        change.add_argument("--email", required=True)
+        change.add_argument("--role", required=True)
+        change.add_argument("--tier-node", help="where the role is held (default: the user's own node)")
+        change.set_defaults(run=run)
+    listing = role.add_parser("list")
+    listing.add_argument("--tenant", required=True)
+    listing.add_argument("--email", help="list this user's roles instead of the tenant's")
+    listing.set_defaults(run=commands.role_list)
+    define = role.add_parser("create")
+    define.add_argument("--tenant", required=True)
+    define.add_argument("--name", required=True)
+    define.add_argument("--description")
+    define.add_argument("--tier-node", help="the role can be held only at this node and below")
+    define.set_defaults(run=commands.role_create)
+    drop = role.add_parser("delete")
+    drop.add_argument("--tenant", required=True)
+    drop.add_argument("--name", required=True)
+    drop.set_defaults(run=commands.role_delete)
     return parser
 
 

@@ -148,3 +148,90 @@ def token_admin(args: argparse.Namespace) -> dict[str, Any]:
 def key_rotate(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     return container.signing_keys().rotate(tenant_id)
+
+
+# --- roles ------------------------------------------------------------------------------------------------------
+
+CLI_ACTOR = "cli:operator"
+
+
+def _role_target(args: argparse.Namespace) -> tuple[TenantId, Any, Any]:
+    """(tenant, user, node): the node is ``--tier-node`` or, by default, the user's own node."""
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    user = container.accounts().find_by_email(tenant_id, args.email)
+    node = container.tenants().resolve_node(tenant_id, args.tier_node) if args.tier_node else None
+    return tenant_id, user, node.node_id if node else user.tier_node_id
+
+
+def _audit(tenant_id: TenantId, action: str, target: str, node_id: Any, details: dict[str, Any]) -> None:
+    from chalicelib.services.audit import Actor
+
+    actor = Actor(tenant_id, CLI_ACTOR, node_id, "cli", "gatehouse-cli")
+    container.audit().record(actor, action, target, node_id=node_id, details=details)
+
+
+def _slug(tenant_id: TenantId, node_id: Any) -> str | None:
+    node = container.tenants().tree(tenant_id).nodes.get(node_id)
+    return node.slug if node else None
+
+
+def role_assign(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id, user, node_id = _role_target(args)
+    assignment = container.roles().assign(tenant_id, user.user_id, args.role, node_id, by=CLI_ACTOR)
+    _audit(
+        tenant_id, "admin.role.assign", user.user_id, node_id, {"role": args.role, "node": _slug(tenant_id, node_id)}
+    )
+    return {
+        "user_id": user.user_id,
+        "email": user.email,
+        "role": assignment.role,
+        "tier_node": _slug(tenant_id, node_id),
+    }
+
+
+def role_remove(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id, user, node_id = _role_target(args)
+    container.roles().unassign(tenant_id, user.user_id, args.role, node_id)
+    _audit(
+        tenant_id, "admin.role.unassign", user.user_id, node_id, {"role": args.role, "node": _slug(tenant_id, node_id)}
+    )
+    return {"user_id": user.user_id, "role": args.role, "tier_node": _slug(tenant_id, node_id), "removed": True}
+
+
+def role_list(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    if args.email:
+        user = container.accounts().find_by_email(tenant_id, args.email)
+        held = container.roles().roles_of(tenant_id, user.user_id)
+        return {
+            "user_id": user.user_id,
+            "email": user.email,
+            "roles": [{"role": a.role, "tier_node": _slug(tenant_id, a.node_id)} for a in held],
+        }
+    return {
+        "roles": [
+            {
+                "name": r.name,
+                "description": r.description,
+                "builtin": r.builtin,
+                "admin_tier": r.admin_tier,
+                "tier_node": _slug(tenant_id, r.node_id) if r.node_id else None,
+            }
+            for r in container.roles().list_roles(tenant_id)
+        ]
+    }
+
+
+def role_create(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    node_id = _node_id(tenant_id, args.tier_node) if args.tier_node else None
+    role = container.roles().define(tenant_id, args.name, args.description or "", node_id)
+    _audit(tenant_id, "admin.role.create", role.name, node_id or "root", {})
+    return {"name": role.name, "description": role.description, "tier_node": args.tier_node}
+
+
+def role_delete(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    container.roles().delete(tenant_id, args.name)
+    _audit(tenant_id, "admin.role.delete", args.name, "root", {})
+    return {"name": args.name, "deleted": True}

@@ -250,3 +250,29 @@ class AuditEvent:
     user_agent: str
     outcome: AuditOutcome
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role of one customer tenant. ``node_id`` scopes it: it can be held only at that node or below it (None:
+    anywhere in the tenant). Built-in admin roles are not stored; ``admin_tier`` says at which tier they are held."""
+
+    tenant_id: TenantId
+    name: str
+    description: str
+    node_id: NodeId | None
+    created_at: int
+    builtin: bool = False
+    admin_tier: Tier | None = None
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    """``user_id`` holds ``role`` at tier node ``node_id`` (admin roles: that node and everything below it)."""
+
+    tenant_id: TenantId
+    user_id: UserId
+    role: str
+    node_id: NodeId
+    assigned_at: int
+    assigned_by: str = ""

@@ -18,6 +18,8 @@ from chalicelib.core.entities import (
     Group,
     LoginSession,
     PasswordLogin,
+    Role,
+    RoleAssignment,
     SigningKey,
     TenantTree,
     TierNode,
@@ -314,3 +316,30 @@ class HumanVerifier(Protocol):
 
 Json = dict[str, Any]
 __all__ = ["Json", "NodeId"]
+
+
+class RoleRepository(Protocol):
+    """Custom role definitions and every role assignment (built-in roles are defined in code)."""
+
+    def create_role(self, role: Role) -> None:
+        """Raises AlreadyExists if a role of that name exists in the tenant."""
+
+    def get_role(self, tenant_id: TenantId, name: str) -> Role | None: ...
+
+    def list_roles(self, tenant_id: TenantId) -> list[Role]: ...
+
+    def delete_role(self, tenant_id: TenantId, name: str) -> bool:
+        """False if there was no such role. Raises Conflict while anybody holds it."""
+
+    def assign(self, assignment: RoleAssignment, *, custom_role: bool) -> None:
+        """Write the assignment in one transaction with checks that the user (and, for ``custom_role``, the role
+        definition) exist. Raises AlreadyExists if held already, NotFound if the user or role is gone."""
+
+    def unassign(self, tenant_id: TenantId, user_id: UserId, role: str, node_id: NodeId) -> bool:
+        """False if the user did not hold that role at that node."""
+
+    def assignments_of(self, tenant_id: TenantId, user_id: UserId) -> list[RoleAssignment]:
+        """Every role the user holds (one query)."""
+
+    def holders(self, tenant_id: TenantId, role: str) -> list[RoleAssignment]:
+        """Every assignment of the role in the tenant."""

@@ -26,6 +26,7 @@ AUTH_METHODS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "public": ("none",),
     "service": ("client_secret_basic", "client_secret_post", "private_key_jwt"),
 }
+ADMIN_SCOPE = "admin"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
@@ -89,6 +90,9 @@ class ClientService:
                 "A confidential or public client needs a redirect URI.", fields={"redirect_uri": "required"}
             )
         logout_uris = tuple(check_redirect_uri(u, client_type=client_type) for u in post_logout_redirect_uris or [])
+        if ADMIN_SCOPE in (scopes or ()) and client_type != "service" and not first_party:
+            # A user's admin rights must never be handed to a third-party application.
+            raise InvalidInput("Only first-party clients may ask users for the admin scope.", fields={"scope": "admin"})
         default_scopes = STANDARD_SCOPES if client_type != "service" else ()
         secret = new_secret() if method in ("client_secret_basic", "client_secret_post") else None
         client = Client(

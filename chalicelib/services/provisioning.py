@@ -18,6 +18,7 @@ from chalicelib.core.ids import TenantId, UserId
 from chalicelib.core.ports import GroupRepository, ProvisioningRepository, UserRepository
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import PROFILE_CLAIMS, AccountService, check_email
+from chalicelib.services.roles import RoleService
 
 MAX_EXTERNAL_ID = 256
 
@@ -42,11 +43,16 @@ def _check(data: ProvisionedUser) -> ProvisionedUser:
 
 class ProvisioningService:
     def __init__(
-        self, accounts: AccountService, repository: ProvisioningRepository, groups: GroupService | None = None
+        self,
+        accounts: AccountService,
+        repository: ProvisioningRepository,
+        groups: GroupService | None = None,
+        roles: RoleService | None = None,
     ) -> None:
         self._accounts = accounts
         self._repository = repository
         self._groups = groups
+        self._roles = roles
 
     def create(
         self, tenant_id: TenantId, data: ProvisionedUser, *, password: str | None, settings: EffectiveSettings
@@ -99,6 +105,8 @@ class ProvisioningService:
             raise NotFound("Unknown user.")
         if self._groups is not None:
             self._groups.remove_member(tenant_id, UserId(user_id))
+        if self._roles is not None:
+            self._roles.remove_user(tenant_id, UserId(user_id))
 
 
 MAX_GROUP_MEMBERS = 1000

@@ -20,6 +20,7 @@ from chalicelib.core.ports import AuthorizationRepository, GrantRepository, Prov
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import PROFILE_CLAIMS, AccountService
 from chalicelib.services.provisioning import GroupService
+from chalicelib.services.roles import RoleService
 
 MAX_PAGE = 200
 STATUSES: tuple[UserStatus, ...] = ("active", "pending", "disabled")
@@ -62,12 +63,14 @@ class UserAdminService:
         authorizations: AuthorizationRepository,
         grants: GrantRepository,
         groups: GroupService,
+        roles: RoleService | None = None,
     ) -> None:
         self._accounts = accounts
         self._users = users
         self._authorizations = authorizations
         self._grants = grants
         self._groups = groups
+        self._roles = roles
 
     def list(self, tenant_id: TenantId, reach: frozenset[NodeId], query: UserQuery) -> tuple[list[User], str | None]:
         """Oldest first, filtered by email prefix and status; with the position of the next page, if any."""
@@ -156,6 +159,8 @@ class UserAdminService:
         if not self._users.delete_user(tenant_id, user.user_id):
             raise NotFound("Unknown user.")
         self._groups.remove_member(tenant_id, user.user_id)
+        if self._roles is not None:
+            self._roles.remove_user(tenant_id, user.user_id)
 
     def _revoke_everything(self, tenant_id: TenantId, user_id: UserId) -> dict[str, int]:
         now = clock.now()

@@ -105,3 +105,23 @@ def verification(tenant_id: TenantId, verification_id: str) -> str:
 
 def audit_events(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#AUDIT"
+
+
+def role(tenant_id: TenantId, name: str) -> str:
+    return f"{_t(tenant_id)}#ROLE#{_part(name)}"
+
+
+def roles_index(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#ROLES"
+
+
+def role_assignment_sk(role_name: str, node_id: str) -> str:
+    """Sort key of an assignment under the user's partition (``user(...)``): the user's roles are one query."""
+    return f"ROLE#{_part(role_name)}#{_part(node_id)}"
+
+
+ROLE_ASSIGNMENT_PREFIX = "ROLE#"
+
+
+def role_holders_index(tenant_id: TenantId, role_name: str) -> str:
+    return f"{_t(tenant_id)}#ROLEHOLDERS#{_part(role_name)}"

@@ -272,3 +272,25 @@ class AuditItem(Model):
 
 MAIN_MODELS: tuple[type[MainItem], ...] = (MainItem,)
 ALL_TABLE_MODELS: tuple[type[Model], ...] = (MainItem, AuditItem)
+
+
+class RoleItem(MainItem, discriminator="role"):
+    """A custom role of a tenant (built-in admin roles are not stored)."""
+
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    node_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    holders = NumberAttribute(default=0)  # assignments of the role: it can be deleted only at zero
+
+
+class RoleAssignmentItem(MainItem, discriminator="role_assignment"):
+    """A user holds a role at a tier node; stored under the user's partition, indexed by role (GSI1)."""
+
+    tenant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    node_id = UnicodeAttribute()
+    assigned_at = NumberAttribute()
+    assigned_by = UnicodeAttribute(default="")

@@ -13,8 +13,7 @@ from typing import Any
 from chalicelib import container
 from chalicelib.core.entities import AuditEvent, TenantTree
 from chalicelib.core.errors import InvalidInput
-from chalicelib.core.ids import ROOT_NODE
-from chalicelib.web.admin.nodes import NO_STORE, authorize_admin, reach_of
+from chalicelib.web.admin.access import NO_STORE, authorize
 from chalicelib.web.errors import InvalidRequest, admin_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response, single
 
@@ -57,11 +56,12 @@ def _limit(request: HttpRequest) -> int:
 
 @admin_endpoint
 def audit_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
-    tree, scope = authorize_admin(request, tenant)
+    access = authorize(request, tenant)
+    tree = access.tree
     if request.method != "GET":
         raise InvalidRequest("Use GET.", status=405)
     cursor = single(request.query, "cursor")
-    node_ids = None if scope.node_id == ROOT_NODE else reach_of(tree, scope)
+    node_ids = None if access.whole_tenant else access.reach
     events, position = container.audit().list(
         tree.tenant_id,
         limit=_limit(request),

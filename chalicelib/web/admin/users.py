@@ -2,7 +2,7 @@
 ``cursor``; create), ``/users/{id}`` (show, ``PATCH`` the profile, delete) and ``POST /users/{id}/disable``,
 ``/enable`` and ``/revoke-sessions``.
 
-Every call is authorized like the nodes API (``authorize_admin_actor``) and reaches only the users of the nodes
+Every call is authorized by ``access.authorize`` and reaches only the users of the nodes
 the caller administers; others are unknown (404). Every write is one audit event on the user's node.
 """
 
@@ -14,13 +14,13 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from chalicelib import container
-from chalicelib.core.entities import TenantTree, TierNode, User
+from chalicelib.core.entities import TenantTree, User
 from chalicelib.core.errors import InvalidInput, NotFound
 from chalicelib.core.ids import NodeId
 from chalicelib.services.audit import Actor
 from chalicelib.services.tokens import issuer_url
 from chalicelib.services.user_admin import UserQuery
-from chalicelib.web.admin.nodes import NO_STORE, authorize_admin_actor, reach_of, reachable
+from chalicelib.web.admin.access import NO_STORE, AdminAccess, authorize
 from chalicelib.web.audit import Note, audited
 from chalicelib.web.errors import InvalidRequest, admin_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response, single
@@ -65,7 +65,8 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 
 @admin_endpoint
 def user_list_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
-    tree, scope, actor = authorize_admin_actor(request, tenant)
+    access = authorize(request, tenant)
+    tree, actor = access.tree, access.actor
     if request.method == "GET":
         limit = single(request.query, "limit") or "50"
         if not limit.isdigit():
@@ -76,25 +77,23 @@ def user_list_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
             limit=int(limit),
             after=_cursor(single(request.query, "cursor")),
         )
-        users, position = container.user_admin().list(tree.tenant_id, reach_of(tree, scope), query)
+        users, position = container.user_admin().list(tree.tenant_id, access.reach, query)
         cursor = base64.urlsafe_b64encode(position.encode()).decode().rstrip("=") if position else None
         return json_response({"users": [to_json(tree, u) for u in users], "next_cursor": cursor}, 200, NO_STORE)
     if request.method != "POST":
         raise InvalidRequest("Use GET or POST.", status=405)
     with audited(actor, "admin.user.create") as note:
-        user = _create(request, tree, scope)
+        user = _create(request, access)
         note.target_id, note.node_id = user.user_id, user.tier_node_id
         note.details = {"verified": user.email_verified}
     location = f"{issuer_url(tree.tenant_id)}/admin/users/{user.user_id}"
     return json_response(to_json(tree, user), 201, {**NO_STORE, "Location": location})
 
 
-def _create(request: HttpRequest, tree: TenantTree, scope: TierNode) -> User:
+def _create(request: HttpRequest, access: AdminAccess) -> User:
     body = _body(request)
-    node_slug = body.get("node", scope.slug)
-    if not isinstance(node_slug, str):
-        raise InvalidInput("node must be a slug.", fields={"node": "invalid"})
-    node = reachable(tree, scope, node_slug)
+    tree = access.tree
+    node = access.node_or_home(body.get("node"))
     password, verified = body.get("password"), body.get("verified", False)
     if password is not None and not isinstance(password, str):
         raise InvalidInput("password must be a string.", fields={"password": "invalid"})
@@ -113,8 +112,8 @@ def _create(request: HttpRequest, tree: TenantTree, scope: TierNode) -> User:
 
 @admin_endpoint
 def user_item_endpoint(request: HttpRequest, tenant: str, user_id: str) -> HttpResponse:
-    tree, scope, actor = authorize_admin_actor(request, tenant)
-    reach = reach_of(tree, scope)
+    access = authorize(request, tenant)
+    tree, actor, reach = access.tree, access.actor, access.reach
     service = container.user_admin()
     if request.method == "GET":
         return json_response(to_json(tree, service.get(tree.tenant_id, reach, user_id)), 200, NO_STORE)
@@ -135,12 +134,12 @@ def user_item_endpoint(request: HttpRequest, tenant: str, user_id: str) -> HttpR
 
 @admin_endpoint
 def user_action_endpoint(request: HttpRequest, tenant: str, user_id: str, action: str) -> HttpResponse:
-    tree, scope, actor = authorize_admin_actor(request, tenant)
+    access = authorize(request, tenant)
+    tree, actor, reach = access.tree, access.actor, access.reach
     if action not in ACTIONS:
         raise NotFound(f"There is no '{action[:64]}' action.")
     if request.method != "POST":
         raise InvalidRequest("Use POST.", status=405)
-    reach = reach_of(tree, scope)
     service = container.user_admin()
     with _audited_on_user(actor, ACTIONS[action], tree, reach, user_id) as note:
         if action == "revoke-sessions":

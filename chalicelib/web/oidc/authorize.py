@@ -7,7 +7,7 @@ error is shown as a page and never redirected; after that, errors go back to the
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from chalicelib import container
@@ -216,8 +216,15 @@ def code_redirect(
     new_session: bool,
 ) -> str:
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    # The admin scope only for holders of an admin role (read only when asked for: not on the usual sign-in).
+    granted = container.roles().grantable_scope(tenant_id, user.user_id, request.scope)
     code = container.authorization().issue_code(
-        tenant_id, request.code_request(), user, session, new_session=new_session, settings=settings
+        tenant_id,
+        replace(request.code_request(), scope=granted),
+        user,
+        session,
+        new_session=new_session,
+        settings=settings,
     )
     return with_query(request.redirect_uri, {"code": code, "state": request.state, "iss": issuer_url(tenant_id)})
 

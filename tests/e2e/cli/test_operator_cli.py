@@ -78,6 +78,21 @@ def test_operator_creates_a_tenant_client_and_user_that_survive_restarts(cli: An
     shown = _json(cli("user", "show", "--tenant", "clitest", "--email", "op@example.com"))
     assert shown["user_id"] == user["user_id"] and shown["status"] == "active"
     assert "password" not in json.dumps(shown).lower().replace("password_", "")
+    role = cli("role", "assign", "--tenant", "clitest", "--email", "op@example.com", "--role", "tenant-admin")
+    assert _json(role) == {
+        "user_id": user["user_id"],
+        "email": "op@example.com",
+        "role": "tenant-admin",
+        "tier_node": "clitest",
+    }
+    held = _json(cli("role", "list", "--tenant", "clitest", "--email", "op@example.com"))
+    assert held["roles"] == [{"role": "tenant-admin", "tier_node": "clitest"}]
+    wrong = cli(
+        "role", "assign", "--tenant", "clitest", "--email", "op@example.com", "--role", "account-admin", ok=False
+    )
+    assert wrong.returncode == 1 and "tier" in wrong.stderr
+    cli("role", "remove", "--tenant", "clitest", "--email", "op@example.com", "--role", "tenant-admin")
+    assert _json(cli("role", "list", "--tenant", "clitest", "--email", "op@example.com"))["roles"] == []
     # The signing key was encrypted under the local KMS key in an earlier process: signing still works.
     token = _json(cli("token", "admin", "--tenant", "clitest"))
     assert token["token_type"] == "Bearer" and token["access_token"].count(".") == 2
