@@ -105,3 +105,11 @@ def verification(tenant_id: TenantId, verification_id: str) -> str:
 
 def audit_events(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#AUDIT"
+
+
+def identity_providers(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#IDPS"
+
+
+def identity_provider_sk(name: str) -> str:
+    return f"IDP#{_part(name)}"
