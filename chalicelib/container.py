@@ -15,6 +15,7 @@ from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.identity_providers import IdentityProviderService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
@@ -232,6 +233,15 @@ def roles() -> RoleService:
 
     repository: ports.RoleRepository = DynamoRoleRepository()
     return RoleService(repository, tenants())
+
+
+def identity_providers() -> IdentityProviderService:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.storage.identity_providers_repository import DynamoIdentityProviderRepository
+
+    repository: ports.IdentityProviderRepository = DynamoIdentityProviderRepository()
+    encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
+    return IdentityProviderService(repository, encryption, tenants())
 
 
 def local_outbox() -> list[dict[str, object]]:

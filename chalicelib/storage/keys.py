@@ -125,3 +125,11 @@ ROLE_ASSIGNMENT_PREFIX = "ROLE#"
 
 def role_holders_index(tenant_id: TenantId, role_name: str) -> str:
     return f"{_t(tenant_id)}#ROLEHOLDERS#{_part(role_name)}"
+
+
+def identity_providers(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#IDPS"
+
+
+def identity_provider_sk(name: str) -> str:
+    return f"IDP#{_part(name)}"
