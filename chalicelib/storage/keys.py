@@ -105,3 +105,15 @@ def verification(tenant_id: TenantId, verification_id: str) -> str:
 
 def audit_events(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#AUDIT"
+
+
+def mfa_enrollment_sk(enrollment_id: str) -> str:
+    """Sort key of an MFA enrollment, stored under its user's partition (``user(...)``)."""
+    return f"MFA#{_part(enrollment_id)}"
+
+
+MFA_ENROLLMENT_PREFIX = "MFA#"
+
+
+def mfa_challenge(tenant_id: TenantId, challenge_id: str) -> str:
+    return f"{_t(tenant_id)}#MFACHALLENGE#{_part(challenge_id)}"
