@@ -13,6 +13,10 @@ from chalicelib.web.admin.roles import role_endpoint, roles_endpoint, user_role_
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
+from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint
+from chalicelib.web.mfa.enroll import enroll_endpoint as mfa_enroll_endpoint
+from chalicelib.web.mfa.factors import factors_endpoint as mfa_factors_endpoint
+from chalicelib.web.mfa.signin import challenge_endpoint as mfa_challenge_endpoint
 from chalicelib.web.oidc.authorize import authorize_endpoint
 from chalicelib.web.oidc.discovery import discovery_endpoint, jwks_endpoint
 from chalicelib.web.oidc.logout import logout_endpoint
@@ -297,6 +301,29 @@ def admin_idps(tenant: str) -> Response:
 @app.route("/t/{tenant}/admin/idps/{name}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
 def admin_idp(tenant: str, name: str) -> Response:
     return view(idp_endpoint)(app.current_request, tenant, name)
+
+
+# --- second factors: sign-in challenge, enrollment, the user's own factors (hosted pages) -------------------------
+
+
+@app.route("/t/{tenant}/mfa/challenge", methods=["POST"], content_types=BODY_TYPES)
+def mfa_challenge(tenant: str) -> Response:
+    return view(mfa_challenge_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/continue", methods=["POST"], content_types=BODY_TYPES)
+def mfa_continue(tenant: str) -> Response:
+    return view(mfa_continue_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/factors", methods=["GET", "POST"], content_types=BODY_TYPES)
+def mfa_factors(tenant: str) -> Response:
+    return view(mfa_factors_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/enroll/{kind}", methods=["GET", "POST"], content_types=BODY_TYPES)
+def mfa_enroll(tenant: str, kind: str) -> Response:
+    return view(mfa_enroll_endpoint)(app.current_request, tenant, kind)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

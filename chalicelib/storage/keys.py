@@ -133,3 +133,15 @@ def identity_providers(tenant_id: TenantId) -> str:
 
 def identity_provider_sk(name: str) -> str:
     return f"IDP#{_part(name)}"
+
+
+def mfa_enrollment_sk(enrollment_id: str) -> str:
+    """Sort key of an MFA enrollment, stored under its user's partition (``user(...)``)."""
+    return f"MFA#{_part(enrollment_id)}"
+
+
+MFA_ENROLLMENT_PREFIX = "MFA#"
+
+
+def mfa_challenge(tenant_id: TenantId, challenge_id: str) -> str:
+    return f"{_t(tenant_id)}#MFACHALLENGE#{_part(challenge_id)}"

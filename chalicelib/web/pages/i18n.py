@@ -561,3 +561,13 @@ def _parse_range(item: str) -> tuple[str, float] | None:
             return None
         q = float(raw)
     return tag, q
+
+
+def _merge_mfa_messages() -> None:
+    from chalicelib.web.pages.i18n_mfa import MFA_MESSAGES
+
+    for locale, entries in MFA_MESSAGES.items():
+        MESSAGES[locale].update(entries)
+
+
+_merge_mfa_messages()
