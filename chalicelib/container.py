@@ -19,6 +19,7 @@ from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
 from chalicelib.services.request_limits import RequestLimiter
+from chalicelib.services.saml_sp import SamlSpService
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
@@ -223,6 +224,16 @@ def audit() -> AuditService:
 
     repository: ports.AuditRepository = DynamoAuditRepository()
     return AuditService(repository)
+
+
+@cache
+def saml_sp() -> SamlSpService:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.storage.saml_repository import DynamoSamlRepository
+
+    repository: ports.SamlRepository = DynamoSamlRepository()
+    encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
+    return SamlSpService(repository, encryption)
 
 
 def local_outbox() -> list[dict[str, object]]:

@@ -26,6 +26,7 @@ from chalicelib.core.entities import (
     VerificationKind,
 )
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
+from chalicelib.core.saml import SamlRequest, SamlSpKey
 
 
 class TenantRepository(Protocol):
@@ -310,6 +311,23 @@ class WorkflowEngine(Protocol):
 class HumanVerifier(Protocol):
     def verify(self, token: str, *, remote_ip: str) -> bool:
         """True if the CAPTCHA token proves a human; raises DependencyUnavailable if the provider is unreachable."""
+
+
+class SamlRepository(Protocol):
+    """SAML SP state: per-integration SP keys, issued AuthnRequests (single use) and seen assertion IDs."""
+
+    def get_sp_key(self, tenant_id: TenantId, integration: str) -> SamlSpKey | None: ...
+
+    def add_sp_key(self, key: SamlSpKey) -> None:
+        """Raises AlreadyExists if the integration already has a key (a concurrent first use)."""
+
+    def save_request(self, request: SamlRequest) -> None: ...
+
+    def consume_request(self, tenant_id: TenantId, integration: str, request_id: str, *, now: int) -> SamlRequest:
+        """Mark the request answered (one conditional write); raises CodeInvalid if unknown, expired or answered."""
+
+    def remember_assertion(self, tenant_id: TenantId, issuer: str, assertion_id: str, *, expires_at: int) -> None:
+        """Record an accepted assertion ID (conditional put); raises CodeInvalid if it was seen before."""
 
 
 Json = dict[str, Any]

@@ -105,3 +105,18 @@ def verification(tenant_id: TenantId, verification_id: str) -> str:
 
 def audit_events(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#AUDIT"
+
+
+# --- SAML 2.0 service provider -----------------------------------------------------------------------------------
+
+
+def saml_sp_key(tenant_id: TenantId, integration: str) -> str:
+    return f"{_t(tenant_id)}#SAMLSP#{_part(integration)}"
+
+
+def saml_request(tenant_id: TenantId, integration: str, request_id: str) -> str:
+    return f"{_t(tenant_id)}#SAMLREQ#{_part(integration)}#{_part(request_id)}"
+
+
+def saml_assertion(tenant_id: TenantId, issuer_digest: str, assertion_id: str) -> str:
+    return f"{_t(tenant_id)}#SAMLASSERTION#{_part(issuer_digest)}#{_part(assertion_id)}"
