@@ -7,6 +7,7 @@ response and guarantees the protocol's own error format (handlers are wrapped by
 from chalice.app import Chalice, CORSConfig, Response
 
 from chalicelib.web.admin.audit import audit_endpoint
+from chalicelib.web.admin.idps import idp_endpoint, idps_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.chalice_adapter import view
@@ -265,6 +266,16 @@ def admin_user(tenant: str, user_id: str) -> Response:
 @app.route("/t/{tenant}/admin/users/{user_id}/{action}", methods=["POST"], content_types=BODY_TYPES)
 def admin_user_action(tenant: str, user_id: str, action: str) -> Response:
     return view(user_action_endpoint)(app.current_request, tenant, user_id, action)
+
+
+@app.route("/t/{tenant}/admin/idps", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_idps(tenant: str) -> Response:
+    return view(idps_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/idps/{name}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
+def admin_idp(tenant: str, name: str) -> Response:
+    return view(idp_endpoint)(app.current_request, tenant, name)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

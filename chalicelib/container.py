@@ -15,6 +15,7 @@ from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.identity_providers import IdentityProviderService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
@@ -224,6 +225,16 @@ def audit() -> AuditService:
 
     repository: ports.AuditRepository = DynamoAuditRepository()
     return AuditService(repository)
+
+
+@cache
+def identity_providers() -> IdentityProviderService:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.storage.identity_providers_repository import DynamoIdentityProviderRepository
+
+    repository: ports.IdentityProviderRepository = DynamoIdentityProviderRepository()
+    encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
+    return IdentityProviderService(repository, encryption, tenants())
 
 
 @cache

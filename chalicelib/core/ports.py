@@ -25,6 +25,7 @@ from chalicelib.core.entities import (
     Verification,
     VerificationKind,
 )
+from chalicelib.core.federation import IdentityProvider
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
 from chalicelib.core.saml import SamlRequest, SamlSpKey
 
@@ -311,6 +312,23 @@ class WorkflowEngine(Protocol):
 class HumanVerifier(Protocol):
     def verify(self, token: str, *, remote_ip: str) -> bool:
         """True if the CAPTCHA token proves a human; raises DependencyUnavailable if the provider is unreachable."""
+
+
+class IdentityProviderRepository(Protocol):
+    """Identity-provider integrations of a tenant (a handful per tenant, in one partition)."""
+
+    def list(self, tenant_id: TenantId) -> list[IdentityProvider]: ...
+
+    def get(self, tenant_id: TenantId, name: str) -> IdentityProvider | None: ...
+
+    def create(self, integration: IdentityProvider) -> None:
+        """Raises AlreadyExists if the name is taken in this tenant."""
+
+    def replace(self, integration: IdentityProvider) -> None:
+        """Raises NotFound if it does not exist."""
+
+    def delete(self, tenant_id: TenantId, name: str) -> bool:
+        """False if there was no such integration."""
 
 
 class SamlRepository(Protocol):

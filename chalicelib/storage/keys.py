@@ -107,6 +107,14 @@ def audit_events(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#AUDIT"
 
 
+def identity_providers(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#IDPS"
+
+
+def identity_provider_sk(name: str) -> str:
+    return f"IDP#{_part(name)}"
+
+
 # --- SAML 2.0 service provider -----------------------------------------------------------------------------------
 
 

@@ -250,6 +250,31 @@ class VerificationItem(MainItem, discriminator="verification"):
     resume = JSONAttribute(null=True)
 
 
+class IdentityProviderItem(MainItem, discriminator="identity_provider"):
+    """An identity-provider integration; all of a tenant's live in one partition (PK ``T#<t>#IDPS``)."""
+
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    node_id = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    enabled = BooleanAttribute(default=True)
+    domains = JSONAttribute(default=list)
+    attribute_mapping = JSONAttribute(default=dict)
+    role_mapping = JSONAttribute(default=dict)
+    linking = UnicodeAttribute()
+    saml_metadata = UnicodeAttribute(null=True)
+    saml_idp_entity_id = UnicodeAttribute(null=True)
+    saml_allow_unsolicited = BooleanAttribute(default=False)
+    oidc_issuer = UnicodeAttribute(null=True)
+    oidc_client_id = UnicodeAttribute(null=True)
+    oidc_client_secret = BinaryAttribute(null=True, legacy_encoding=False)  # KMS envelope, never plaintext
+    oidc_scopes = JSONAttribute(null=True)
+    oidc_preset = UnicodeAttribute(null=True)
+    created_at = NumberAttribute(default=0)
+    updated_at = NumberAttribute(default=0)
+
+
 class SamlSpKeyItem(MainItem, discriminator="saml_sp_key"):
     """An integration's SAML SP key pair: certificate in clear, private key envelope-encrypted by the service."""
 

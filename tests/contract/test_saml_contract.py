@@ -82,5 +82,6 @@ def test_assertion_ids_are_remembered_per_tenant_and_issuer(repository: Any) -> 
         repository.remember_assertion(TenantId("samlc"), "https://idp", "_a1", expires_at=until)
     repository.remember_assertion(TenantId("other"), "https://idp", "_a1", expires_at=until)
     repository.remember_assertion(TenantId("samlc"), "https://other-idp", "_a1", expires_at=until)
-    results = _race(6, lambda i: repository.remember_assertion(TenantId("samlc"), "https://idp", "_r", expires_at=until))
+    tenant = TenantId("samlc")
+    results = _race(6, lambda _: repository.remember_assertion(tenant, "https://idp", "_r", expires_at=until))
     assert sum(r is None for r in results) == 1
