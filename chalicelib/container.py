@@ -23,6 +23,8 @@ from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
 from chalicelib.services.request_limits import RequestLimiter
 from chalicelib.services.roles import RoleService
+
+from chalicelib.services.saml_sp import SamlSpService
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
@@ -244,6 +246,16 @@ def identity_providers() -> IdentityProviderService:
     repository: ports.IdentityProviderRepository = DynamoIdentityProviderRepository()
     encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
     return IdentityProviderService(repository, encryption, tenants())
+
+
+@cache
+def saml_sp() -> SamlSpService:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.storage.saml_repository import DynamoSamlRepository
+
+    repository: ports.SamlRepository = DynamoSamlRepository()
+    encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
+    return SamlSpService(repository, encryption)
 
 
 def local_outbox() -> list[dict[str, object]]:

@@ -32,6 +32,7 @@ from chalicelib.core.entities import (
 )
 from chalicelib.core.federation import IdentityProvider
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
+from chalicelib.core.saml import SamlRequest, SamlSpKey
 
 
 class TenantRepository(Protocol):
@@ -393,6 +394,23 @@ class MfaRepository(Protocol):
 class SmsSender(Protocol):
     def send(self, *, to: str, text: str) -> None:
         """Send a text message to an E.164 number; raises DependencyUnavailable."""
+
+
+class SamlRepository(Protocol):
+    """SAML SP state: per-integration SP keys, issued AuthnRequests (single use) and seen assertion IDs."""
+
+    def get_sp_key(self, tenant_id: TenantId, integration: str) -> SamlSpKey | None: ...
+
+    def add_sp_key(self, key: SamlSpKey) -> None:
+        """Raises AlreadyExists if the integration already has a key (a concurrent first use)."""
+
+    def save_request(self, request: SamlRequest) -> None: ...
+
+    def consume_request(self, tenant_id: TenantId, integration: str, request_id: str, *, now: int) -> SamlRequest:
+        """Mark the request answered (one conditional write); raises CodeInvalid if unknown, expired or answered."""
+
+    def remember_assertion(self, tenant_id: TenantId, issuer: str, assertion_id: str, *, expires_at: int) -> None:
+        """Record an accepted assertion ID (conditional put); raises CodeInvalid if it was seen before."""
 
 
 Json = dict[str, Any]

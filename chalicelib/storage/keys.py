@@ -145,3 +145,18 @@ MFA_ENROLLMENT_PREFIX = "MFA#"
 
 def mfa_challenge(tenant_id: TenantId, challenge_id: str) -> str:
     return f"{_t(tenant_id)}#MFACHALLENGE#{_part(challenge_id)}"
+
+
+# --- SAML 2.0 service provider -----------------------------------------------------------------------------------
+
+
+def saml_sp_key(tenant_id: TenantId, integration: str) -> str:
+    return f"{_t(tenant_id)}#SAMLSP#{_part(integration)}"
+
+
+def saml_request(tenant_id: TenantId, integration: str, request_id: str) -> str:
+    return f"{_t(tenant_id)}#SAMLREQ#{_part(integration)}#{_part(request_id)}"
+
+
+def saml_assertion(tenant_id: TenantId, issuer_digest: str, assertion_id: str) -> str:
+    return f"{_t(tenant_id)}#SAMLASSERTION#{_part(issuer_digest)}#{_part(assertion_id)}"

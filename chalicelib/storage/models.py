@@ -313,6 +313,33 @@ class MfaChallengeItem(MainItem, discriminator="mfa_challenge"):
     send_count = NumberAttribute(default=0)
 
 
+class SamlSpKeyItem(MainItem, discriminator="saml_sp_key"):
+    """An integration's SAML SP key pair: certificate in clear, private key envelope-encrypted by the service."""
+
+    tenant_id = UnicodeAttribute()
+    integration = UnicodeAttribute()
+    certificate_pem = UnicodeAttribute()
+    encrypted_private_key = BinaryAttribute(legacy_encoding=False)
+    created_at = NumberAttribute()
+
+
+class SamlRequestItem(MainItem, discriminator="saml_request"):
+    """An AuthnRequest we issued, answerable once (``consumed_at``) before ``expires_at``."""
+
+    tenant_id = UnicodeAttribute()
+    integration = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    flow = JSONAttribute()
+    expires_at = NumberAttribute()
+    consumed_at = NumberAttribute(default=0)
+
+
+class SamlAssertionItem(MainItem, discriminator="saml_assertion"):
+    """An assertion ID already accepted (replay cache), kept until the assertion could no longer be valid."""
+
+    expires_at = NumberAttribute()
+
+
 class AuditItem(Model):
     class Meta:
         table_name = settings().audit_table

@@ -419,3 +419,65 @@ def admin_endpoint(handler: Handler) -> Handler:
             return json_response(body, status, headers)
 
     return wrapper
+
+
+# --- SAML 2.0 service provider (HTML error pages) ----------------------------------------------------------------
+
+
+class SamlError(Exception):
+    """A rejected SAML message or SAML endpoint request: ``reason`` is a short code for logs, audit and the page."""
+
+    def __init__(self, reason: str, detail: str = "", *, status: int = 400, public: str | None = None) -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+        self.status = status
+        self.public = public or (
+            "The sign-in response from your identity provider could not be accepted. Please start the sign-in again "
+            "from the application; if this keeps happening, contact your administrator."
+        )
+
+
+SAML_ERRORS: dict[type[Exception], Callable[[Exception], SamlError]] = {
+    domain.TenantUnavailable: lambda e: SamlError("unknown_tenant", status=404, public="Unknown tenant."),
+    domain.NotFound: lambda e: SamlError(
+        "unknown_idp", status=404, public="This identity provider is not configured for this service."
+    ),
+    domain.InvalidInput: lambda e: SamlError("invalid_request", str(getattr(e, "public", ""))),
+    domain.CodeInvalid: lambda e: SamlError("request_unknown", getattr(e, "detail", "")),
+    domain.RateLimited: lambda e: SamlError("rate_limited", status=429, public="Too many attempts. Please wait."),
+    domain.DependencyUnavailable: lambda e: SamlError(
+        "unavailable", status=503, public="The service is temporarily unavailable. Please try again."
+    ),
+    BadRequest: lambda e: SamlError("invalid_request", str(e), status=getattr(e, "status", 400)),
+    DuplicateParameter: lambda e: SamlError("invalid_request", str(e)),
+}
+
+
+def to_saml_error(error: Exception) -> SamlError:
+    if isinstance(error, SamlError):
+        return error
+    translate = lookup(SAML_ERRORS, error)
+    if translate is None:
+        log.exception("unhandled error in a SAML endpoint")
+        return SamlError("server_error", status=500, public="Something went wrong. Please try again.")
+    translated: SamlError = translate(error)
+    return translated
+
+
+def saml_endpoint(render_error: PageRenderer) -> Callable[[Handler], Handler]:
+    """SAML SP endpoints: every failure is an HTML error page naming the rejection reason (never a stack trace)."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(request: HttpRequest, *args: Any) -> HttpResponse:
+            try:
+                return handler(request, *args)
+            except Exception as error:  # noqa: BLE001 - the one place every SAML failure becomes an error page
+                saml = to_saml_error(error)
+                log.warning("saml rejected: %s %s", saml.reason, saml.detail)
+                return render_error(request, saml.status, saml.reason, saml.public)
+
+        return wrapper
+
+    return decorate
