@@ -9,6 +9,7 @@ from chalice.app import Chalice, CORSConfig, Response
 from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
+from chalicelib.web.authn.flows import flow_step, start_flow
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
 from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint
@@ -292,6 +293,19 @@ def mfa_factors(tenant: str) -> Response:
 @app.route("/t/{tenant}/mfa/enroll/{kind}", methods=["GET", "POST"], content_types=BODY_TYPES)
 def mfa_enroll(tenant: str, kind: str) -> Response:
     return view(mfa_enroll_endpoint)(app.current_request, tenant, kind)
+
+
+# --- native authentication flows (JSON, first-party mobile apps; end in an authorization code) --------------------
+
+
+@app.route("/t/{tenant}/authn/flows", methods=["POST"], content_types=BODY_TYPES)
+def authn_flows(tenant: str) -> Response:
+    return view(start_flow)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/flows/{step}", methods=["POST"], content_types=BODY_TYPES)
+def authn_flow_step(tenant: str, step: str) -> Response:
+    return view(flow_step)(app.current_request, tenant, step)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------
