@@ -11,6 +11,7 @@ from chalicelib.web.admin.idps import idp_endpoint, idps_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.roles import role_endpoint, roles_endpoint, user_role_endpoint, user_roles_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
+from chalicelib.web.authn.flows import flow_step, start_flow
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
 from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint
@@ -324,6 +325,19 @@ def mfa_factors(tenant: str) -> Response:
 @app.route("/t/{tenant}/mfa/enroll/{kind}", methods=["GET", "POST"], content_types=BODY_TYPES)
 def mfa_enroll(tenant: str, kind: str) -> Response:
     return view(mfa_enroll_endpoint)(app.current_request, tenant, kind)
+
+
+# --- native authentication flows (JSON, first-party mobile apps; end in an authorization code) --------------------
+
+
+@app.route("/t/{tenant}/authn/flows", methods=["POST"], content_types=BODY_TYPES)
+def authn_flows(tenant: str) -> Response:
+    return view(start_flow)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/flows/{step}", methods=["POST"], content_types=BODY_TYPES)
+def authn_flow_step(tenant: str, step: str) -> Response:
+    return view(flow_step)(app.current_request, tenant, step)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

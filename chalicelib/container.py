@@ -10,7 +10,7 @@ from functools import cache
 from chalicelib.core import ports
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.audit import AuditService
-from chalicelib.services.authentication import PasswordAuthenticator
+from chalicelib.services.authentication import PasswordAuthenticator, PasswordChanger
 from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
@@ -290,3 +290,8 @@ def _secret_encryption() -> ports.KeyEncryption:
 @cache
 def mfa() -> MfaService:
     return MfaService(_mfa_repository(), _throttle_repository(), _secret_encryption(), email_sender(), sms_sender())
+
+
+@cache
+def password_changer() -> PasswordChanger:
+    return PasswordChanger(_credential_repository())
