@@ -113,3 +113,15 @@ def identity_providers(tenant_id: TenantId) -> str:
 
 def identity_provider_sk(name: str) -> str:
     return f"IDP#{_part(name)}"
+
+
+def federated_login(tenant_id: TenantId, login_id: str) -> str:
+    return f"{_t(tenant_id)}#FEDLOGIN#{_part(login_id)}"
+
+
+def federated_identity(tenant_id: TenantId, integration: str, subject_digest: str) -> str:
+    return f"{_t(tenant_id)}#FEDID#{_part(integration)}#{_part(subject_digest)}"
+
+
+def user_federated_identities_index(tenant_id: TenantId, user_id: str) -> str:
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#FEDIDS"
