@@ -125,3 +125,7 @@ def federated_identity(tenant_id: TenantId, integration: str, subject_digest: st
 
 def user_federated_identities_index(tenant_id: TenantId, user_id: str) -> str:
     return f"{_t(tenant_id)}#USER#{_part(user_id)}#FEDIDS"
+
+
+def webhook(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#WEBHOOK"
