@@ -324,6 +324,8 @@ class FederationService:
         identity = self._identities.get(tenant_id, integration.name, upstream.subject)
         if identity is not None:
             user = self._users.get(tenant_id, identity.user_id)
+            if user is not None and user.status != "active":
+                raise ProvisioningFailed(ACCOUNT_DISABLED, detail="the linked account is not active")
             if user is not None:
                 return self._updated(user, mapped, upstream, integration), "identity", identity
         try:
