@@ -13,6 +13,9 @@ from chalicelib.web.admin.roles import role_endpoint, roles_endpoint, user_role_
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.authn.flows import flow_step, start_flow
 from chalicelib.web.chalice_adapter import view
+from chalicelib.web.federation.oidc_rp import callback_endpoint as oidc_callback_endpoint
+from chalicelib.web.federation.pages import continue_endpoint as federation_continue_endpoint
+from chalicelib.web.federation.pages import start_endpoint as federation_start_endpoint
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
 from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint
 from chalicelib.web.mfa.enroll import enroll_endpoint as mfa_enroll_endpoint
@@ -43,7 +46,7 @@ from chalicelib.web.selfservice.recovery import (
 )
 from chalicelib.web.selfservice.register import register_endpoint, resend_endpoint
 from chalicelib.web.selfservice.verify import invitation_endpoint, verify_endpoint
-from chalicelib.workflows import email_verification
+from chalicelib.workflows import email_verification, jit_provisioning
 
 app = Chalice(app_name="gatehouse")
 app.debug = False
@@ -340,6 +343,24 @@ def authn_flow_step(tenant: str, step: str) -> Response:
     return view(flow_step)(app.current_request, tenant, step)
 
 
+# --- federation: upstream identity providers (the SAML SP adds its metadata and ACS routes here) -----------------
+
+
+@app.route("/t/{tenant}/federation/{idp}/start", methods=["GET"], content_types=BODY_TYPES)
+def federation_start(tenant: str, idp: str) -> Response:
+    return view(federation_start_endpoint)(app.current_request, tenant, idp)
+
+
+@app.route("/t/{tenant}/federation/{idp}/callback", methods=["GET"], content_types=BODY_TYPES)
+def federation_callback(tenant: str, idp: str) -> Response:
+    return view(oidc_callback_endpoint)(app.current_request, tenant, idp)
+
+
+@app.route("/t/{tenant}/federation/logins/{login_id}", methods=["GET", "POST"], content_types=BODY_TYPES)
+def federation_login(tenant: str, login_id: str) -> Response:
+    return view(federation_continue_endpoint)(app.current_request, tenant, login_id)
+
+
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------
 
 
@@ -361,3 +382,26 @@ def activate_account(event: dict[str, object], context: object) -> dict[str, obj
 @app.lambda_function(name="DeletePendingAccount")
 def delete_pending_account(event: dict[str, object], context: object) -> dict[str, object]:
     return email_verification.delete_pending_account(event)
+
+
+# --- Step Functions tasks of infra/statemachines/jit_provisioning.asl.json --------------------------------------
+
+
+@app.lambda_function(name="ResolveFederatedAccount")
+def resolve_federated_account(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.resolve_account(event)
+
+
+@app.lambda_function(name="RecordFederatedIdentity")
+def record_federated_identity(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.record_identity(event)
+
+
+@app.lambda_function(name="NotifyProvisioningWebhook")
+def notify_provisioning_webhook(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.notify_webhook(event)
+
+
+@app.lambda_function(name="FailFederatedLogin")
+def fail_federated_login(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.fail_login(event)

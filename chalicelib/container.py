@@ -15,6 +15,7 @@ from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.federation import FederationService
 from chalicelib.services.identity_providers import IdentityProviderService
 from chalicelib.services.mfa.service import MfaService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
@@ -27,8 +28,10 @@ from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
 from chalicelib.services.tokens import TokenService
+from chalicelib.services.upstream_oidc import UpstreamOidcService
 from chalicelib.services.user_admin import UserAdminService
 from chalicelib.services.verification import VerificationFlow
+from chalicelib.services.webhooks import WebhookService
 
 
 @cache
@@ -254,6 +257,50 @@ def saml_sp() -> SamlSpService:
     repository: ports.SamlRepository = DynamoSamlRepository()
     encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
     return SamlSpService(repository, encryption)
+
+
+def http_client() -> ports.HttpClient:
+    from chalicelib.outbound.http_client import Urllib3HttpClient
+
+    return Urllib3HttpClient()
+
+
+@cache
+def federation() -> FederationService:
+    from chalicelib.storage.federation_repository import (
+        DynamoFederatedIdentityRepository,
+        DynamoFederatedLoginRepository,
+    )
+
+    logins: ports.FederatedLoginRepository = DynamoFederatedLoginRepository()
+    identities: ports.FederatedIdentityRepository = DynamoFederatedIdentityRepository()
+    return FederationService(
+        logins,
+        identities,
+        identity_providers(),
+        tenants(),
+        accounts(),
+        _user_repository(),
+        _provisioning_repository(),
+        audit(),
+        workflows(),
+        webhooks(),
+    )
+
+
+@cache
+def webhooks() -> WebhookService:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.storage.webhooks_repository import DynamoWebhookRepository
+
+    repository: ports.WebhookRepository = DynamoWebhookRepository()
+    encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
+    return WebhookService(repository, encryption, http_client())
+
+
+@cache
+def upstream_oidc() -> UpstreamOidcService:
+    return UpstreamOidcService(http_client(), identity_providers())
 
 
 def local_outbox() -> list[dict[str, object]]:

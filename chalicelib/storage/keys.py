@@ -160,3 +160,19 @@ def saml_request(tenant_id: TenantId, integration: str, request_id: str) -> str:
 
 def saml_assertion(tenant_id: TenantId, issuer_digest: str, assertion_id: str) -> str:
     return f"{_t(tenant_id)}#SAMLASSERTION#{_part(issuer_digest)}#{_part(assertion_id)}"
+
+
+def federated_login(tenant_id: TenantId, login_id: str) -> str:
+    return f"{_t(tenant_id)}#FEDLOGIN#{_part(login_id)}"
+
+
+def federated_identity(tenant_id: TenantId, integration: str, subject_digest: str) -> str:
+    return f"{_t(tenant_id)}#FEDID#{_part(integration)}#{_part(subject_digest)}"
+
+
+def user_federated_identities_index(tenant_id: TenantId, user_id: str) -> str:
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#FEDIDS"
+
+
+def webhook(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#WEBHOOK"

@@ -340,6 +340,48 @@ class SamlAssertionItem(MainItem, discriminator="saml_assertion"):
     expires_at = NumberAttribute()
 
 
+class FederatedLoginItem(MainItem, discriminator="federated_login"):
+    """A federated sign-in in progress (expires with its TTL; expiry is also checked in code)."""
+
+    tenant_id = UnicodeAttribute()
+    login_id = UnicodeAttribute()
+    integration = UnicodeAttribute()
+    node_id = UnicodeAttribute()
+    request = JSONAttribute(null=True)
+    csrf_digest = UnicodeAttribute(default="")
+    created_at = NumberAttribute()
+    expires_at = NumberAttribute()
+    status = UnicodeAttribute()
+    protocol_state = JSONAttribute(default=dict)
+    upstream = JSONAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    linked_by = UnicodeAttribute(null=True)
+    completed_at = NumberAttribute(default=0)
+
+
+class FederatedIdentityItem(MainItem, discriminator="federated_identity"):
+    """The link of an account to its identity at one integration (PK by integration and subject digest)."""
+
+    tenant_id = UnicodeAttribute()
+    integration = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    created_at = NumberAttribute()
+    last_login_at = NumberAttribute()
+    roles = JSONAttribute(default=list)
+    groups = JSONAttribute(default=list)
+
+
+class WebhookItem(MainItem, discriminator="webhook"):
+    """A tenant's provisioning webhook; the HMAC secret is a KMS envelope, never plaintext."""
+
+    tenant_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    secret_blob = BinaryAttribute(legacy_encoding=False)
+    created_at = NumberAttribute()
+
+
 class AuditItem(Model):
     class Meta:
         table_name = settings().audit_table
