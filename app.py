@@ -18,6 +18,7 @@ from chalicelib.web.oidc.logout import logout_endpoint
 from chalicelib.web.oidc.resources import introspection_endpoint, revocation_endpoint, userinfo_endpoint
 from chalicelib.web.oidc.signin import consent_endpoint, login_endpoint
 from chalicelib.web.oidc.token import token_endpoint
+from chalicelib.web.saml.endpoints import metadata_endpoint as saml_metadata_endpoint
 from chalicelib.web.scim.endpoints import (
     group_endpoint,
     groups_endpoint,
@@ -276,6 +277,14 @@ def admin_idps(tenant: str) -> Response:
 @app.route("/t/{tenant}/admin/idps/{name}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
 def admin_idp(tenant: str, name: str) -> Response:
     return view(idp_endpoint)(app.current_request, tenant, name)
+
+
+# --- SAML 2.0 service provider (pysaml2 loads inside the handlers, never at import) -------------------------------
+
+
+@app.route("/t/{tenant}/saml/{idp}/metadata", methods=["GET"])
+def saml_metadata(tenant: str, idp: str) -> Response:
+    return view(saml_metadata_endpoint)(app.current_request, tenant, idp)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

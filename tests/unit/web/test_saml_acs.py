@@ -55,7 +55,7 @@ def _reset_clock() -> Iterator[None]:
 
 def start(sp: SpUnderTest) -> str:
     """SP-initiated: our redirect reaches the IdP, which checks its signature; returns the request ID."""
-    return str(sp.idp.receive_redirect(redirect_to_idp(sp.integration, FLOW)).id)
+    return str(sp.idp.receive_redirect(redirect_to_idp(sp.integration, FLOW)[0]).id)
 
 
 def rejected(sp: SpUnderTest, xml_or_encoded: str, *, encoded: bool = False) -> str:
@@ -68,10 +68,12 @@ def rejected(sp: SpUnderTest, xml_or_encoded: str, *, encoded: bool = False) -> 
 
 
 def test_authn_request_is_signed_with_rsa_sha256_over_http_redirect(sp: SpUnderTest) -> None:
-    url = redirect_to_idp(sp.integration, FLOW)
+    url, request_id = redirect_to_idp(sp.integration, FLOW, relay_state="login-1")
     query = parse_qs(urlsplit(url).query)
     assert query["SigAlg"] == ["http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"]
+    assert query["RelayState"] == ["login-1"]
     request = sp.idp.receive_redirect(url)  # verifies the query signature against our metadata certificate
+    assert request.id == request_id
     assert request.issuer.text == sp.entity_id
     assert request.assertion_consumer_service_url == sp.acs_url
     assert request.protocol_binding == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
