@@ -11,6 +11,9 @@ from chalicelib.web.admin.idps import idp_endpoint, idps_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.chalice_adapter import view
+from chalicelib.web.federation.oidc_rp import callback_endpoint as oidc_callback_endpoint
+from chalicelib.web.federation.pages import continue_endpoint as federation_continue_endpoint
+from chalicelib.web.federation.pages import start_endpoint as federation_start_endpoint
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
 from chalicelib.web.oidc.authorize import authorize_endpoint
 from chalicelib.web.oidc.discovery import discovery_endpoint, jwks_endpoint
@@ -277,6 +280,24 @@ def admin_idps(tenant: str) -> Response:
 @app.route("/t/{tenant}/admin/idps/{name}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
 def admin_idp(tenant: str, name: str) -> Response:
     return view(idp_endpoint)(app.current_request, tenant, name)
+
+
+# --- federation: upstream identity providers (the SAML SP adds its metadata and ACS routes here) -----------------
+
+
+@app.route("/t/{tenant}/federation/{idp}/start", methods=["GET"], content_types=BODY_TYPES)
+def federation_start(tenant: str, idp: str) -> Response:
+    return view(federation_start_endpoint)(app.current_request, tenant, idp)
+
+
+@app.route("/t/{tenant}/federation/{idp}/callback", methods=["GET"], content_types=BODY_TYPES)
+def federation_callback(tenant: str, idp: str) -> Response:
+    return view(oidc_callback_endpoint)(app.current_request, tenant, idp)
+
+
+@app.route("/t/{tenant}/federation/logins/{login_id}", methods=["GET", "POST"], content_types=BODY_TYPES)
+def federation_login(tenant: str, login_id: str) -> Response:
+    return view(federation_continue_endpoint)(app.current_request, tenant, login_id)
 
 
 # --- SAML 2.0 service provider (pysaml2 loads inside the handlers, never at import) -------------------------------

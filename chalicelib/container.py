@@ -15,6 +15,7 @@ from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.federation import FederationService
 from chalicelib.services.identity_providers import IdentityProviderService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
@@ -25,6 +26,7 @@ from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
 from chalicelib.services.tokens import TokenService
+from chalicelib.services.upstream_oidc import UpstreamOidcService
 from chalicelib.services.user_admin import UserAdminService
 from chalicelib.services.verification import VerificationFlow
 
@@ -235,6 +237,39 @@ def identity_providers() -> IdentityProviderService:
     repository: ports.IdentityProviderRepository = DynamoIdentityProviderRepository()
     encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
     return IdentityProviderService(repository, encryption, tenants())
+
+
+@cache
+def http_client() -> ports.HttpClient:
+    from chalicelib.outbound.http_client import Urllib3HttpClient
+
+    return Urllib3HttpClient()
+
+
+@cache
+def federation() -> FederationService:
+    from chalicelib.storage.federation_repository import (
+        DynamoFederatedIdentityRepository,
+        DynamoFederatedLoginRepository,
+    )
+
+    logins: ports.FederatedLoginRepository = DynamoFederatedLoginRepository()
+    identities: ports.FederatedIdentityRepository = DynamoFederatedIdentityRepository()
+    return FederationService(
+        logins,
+        identities,
+        identity_providers(),
+        tenants(),
+        accounts(),
+        _user_repository(),
+        _provisioning_repository(),
+        audit(),
+    )
+
+
+@cache
+def upstream_oidc() -> UpstreamOidcService:
+    return UpstreamOidcService(http_client(), identity_providers())
 
 
 @cache

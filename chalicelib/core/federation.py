@@ -148,7 +148,9 @@ class UpstreamIdentity:
     email_verified: bool = True
 
 
-FederatedLoginStatus = Literal["started", "asserted", "provisioning", "provisioned", "failed", "completed"]
+FederatedLoginStatus = Literal[
+    "started", "asserted", "provisioning", "link_required", "provisioned", "failed", "completed"
+]
 
 
 @dataclass(frozen=True)

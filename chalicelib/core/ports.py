@@ -25,7 +25,7 @@ from chalicelib.core.entities import (
     Verification,
     VerificationKind,
 )
-from chalicelib.core.federation import IdentityProvider
+from chalicelib.core.federation import FederatedIdentity, FederatedLogin, IdentityProvider
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
 from chalicelib.core.saml import SamlRequest, SamlSpKey
 
@@ -329,6 +329,52 @@ class IdentityProviderRepository(Protocol):
 
     def delete(self, tenant_id: TenantId, name: str) -> bool:
         """False if there was no such integration."""
+
+
+class FederatedLoginRepository(Protocol):
+    """Pending federated sign-ins (short-lived); every status change is a conditional write."""
+
+    def create(self, login: FederatedLogin) -> None: ...
+
+    def get(self, tenant_id: TenantId, login_id: str) -> FederatedLogin | None: ...
+
+    def transition(
+        self,
+        tenant_id: TenantId,
+        login_id: str,
+        *,
+        expected: tuple[str, ...],
+        status: str,
+        now: int,
+        changes: dict[str, Any] | None = None,
+    ) -> FederatedLogin:
+        """Move the login from one of the ``expected`` statuses to ``status`` (setting ``changes``: upstream,
+        user_id, error, linked_by) only while unexpired; raises CodeInvalid otherwise."""
+
+
+class FederatedIdentityRepository(Protocol):
+    """Links between accounts and upstream identities: one per (integration, upstream subject)."""
+
+    def get(self, tenant_id: TenantId, integration: str, subject: str) -> FederatedIdentity | None: ...
+
+    def save(self, identity: FederatedIdentity, *, create: bool) -> None:
+        """``create``: only if the link does not exist yet (AlreadyExists otherwise); else replace it."""
+
+    def list_for_user(self, tenant_id: TenantId, user_id: UserId) -> list[FederatedIdentity]: ...
+
+
+class HttpClient(Protocol):
+    """Outbound HTTPS to third parties (upstream OpenID providers, webhooks): timeouts, no redirects followed."""
+
+    def get_json(self, url: str) -> dict[str, Any]:
+        """GET a JSON object; raises DependencyUnavailable on network errors, non-2xx or non-JSON answers."""
+
+    def post_form(self, url: str, form: dict[str, str], *, basic_auth: tuple[str, str] | None = None) -> dict[str, Any]:
+        """POST a form and return the JSON object answered (also for 4xx: OAuth errors are JSON); raises
+        DependencyUnavailable on network errors, 5xx or non-JSON answers."""
+
+    def post_json(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST a JSON body; the status code. Raises DependencyUnavailable on network errors."""
 
 
 class SamlRepository(Protocol):

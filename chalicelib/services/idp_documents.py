@@ -50,8 +50,11 @@ def _fail(field: str, message: str, code: str = "invalid") -> InvalidInput:
     return InvalidInput(message, fields={field: code})
 
 
+RESERVED_NAMES = frozenset({"logins"})  # /t/{tenant}/federation/logins/{id} is the continue page
+
+
 def check_name(name: object) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.match(name) or name in RESERVED_NAMES:
         raise _fail("name", "A name is 1-63 lowercase letters, digits or hyphens (it appears in URLs).")
     return name
 

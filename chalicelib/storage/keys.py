@@ -115,6 +115,18 @@ def identity_provider_sk(name: str) -> str:
     return f"IDP#{_part(name)}"
 
 
+def federated_login(tenant_id: TenantId, login_id: str) -> str:
+    return f"{_t(tenant_id)}#FEDLOGIN#{_part(login_id)}"
+
+
+def federated_identity(tenant_id: TenantId, integration: str, subject_digest: str) -> str:
+    return f"{_t(tenant_id)}#FEDID#{_part(integration)}#{_part(subject_digest)}"
+
+
+def user_federated_identities_index(tenant_id: TenantId, user_id: str) -> str:
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#FEDIDS"
+
+
 # --- SAML 2.0 service provider -----------------------------------------------------------------------------------
 
 

@@ -275,6 +275,39 @@ class IdentityProviderItem(MainItem, discriminator="identity_provider"):
     updated_at = NumberAttribute(default=0)
 
 
+class FederatedLoginItem(MainItem, discriminator="federated_login"):
+    """A federated sign-in in progress (expires with its TTL; expiry is also checked in code)."""
+
+    tenant_id = UnicodeAttribute()
+    login_id = UnicodeAttribute()
+    integration = UnicodeAttribute()
+    node_id = UnicodeAttribute()
+    request = JSONAttribute(null=True)
+    csrf_digest = UnicodeAttribute(default="")
+    created_at = NumberAttribute()
+    expires_at = NumberAttribute()
+    status = UnicodeAttribute()
+    protocol_state = JSONAttribute(default=dict)
+    upstream = JSONAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    linked_by = UnicodeAttribute(null=True)
+    completed_at = NumberAttribute(default=0)
+
+
+class FederatedIdentityItem(MainItem, discriminator="federated_identity"):
+    """The link of an account to its identity at one integration (PK by integration and subject digest)."""
+
+    tenant_id = UnicodeAttribute()
+    integration = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    created_at = NumberAttribute()
+    last_login_at = NumberAttribute()
+    roles = JSONAttribute(default=list)
+    groups = JSONAttribute(default=list)
+
+
 class SamlSpKeyItem(MainItem, discriminator="saml_sp_key"):
     """An integration's SAML SP key pair: certificate in clear, private key envelope-encrypted by the service."""
 

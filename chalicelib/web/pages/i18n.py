@@ -561,3 +561,10 @@ def _parse_range(item: str) -> tuple[str, float] | None:
             return None
         q = float(raw)
     return tag, q
+
+
+# Federation pages (issue 6) keep their entries in their own module; merged here so every page sees them.
+from chalicelib.web.pages.i18n_federation import FEDERATION_MESSAGES  # noqa: E402
+
+for _locale, _entries in FEDERATION_MESSAGES.items():
+    MESSAGES[_locale].update(_entries)
