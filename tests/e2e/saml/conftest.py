@@ -34,6 +34,13 @@ def tenant(live_server: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def demo(live_server: str) -> dict[str, Any]:
+    from tests.support.demo import seeded_demo
+
+    return {**seeded_demo(live_server), "callback": f"{live_server}/_local/callback"}
+
+
+@pytest.fixture(scope="session")
 def idp(tmp_path_factory: pytest.TempPathFactory) -> SamlTestIdP:
     return SamlTestIdP(tmp_path_factory.mktemp("saml-idp"))
 
