@@ -263,3 +263,5 @@ def test_rejected_responses_show_an_error_page_are_audited_and_provision_nothing
     replayed = browser.post_to_acs(integration["acs_url"], encode(genuine), relay_state)
     assert replayed.status_code == 400 and "replayed" in replayed.text
     assert browser.get(integration["acs_url"]).status_code == 405
+    oversize = browser.post_to_acs(integration["acs_url"], "A" * 60_004, relay_state)
+    assert oversize.status_code == 413 and "oversize" in oversize.text

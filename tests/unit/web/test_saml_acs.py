@@ -332,6 +332,15 @@ def test_oversize_message_is_refused_before_decoding(sp: SpUnderTest) -> None:
     assert rejected(sp, big, encoded=True) == "oversize"
 
 
+def test_only_utf8_documents_are_parsed(sp: SpUnderTest) -> None:
+    genuine = sp.respond_xml(start(sp))
+    body = genuine.split("?>", 1)[1] if genuine.startswith("<?xml") else genuine
+    as_utf16 = ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-16")
+    assert rejected(sp, base64.b64encode(as_utf16).decode(), encoded=True) == "malformed"
+    declared_latin1 = ('<?xml version="1.0" encoding="ISO-8859-1"?>' + body).encode("latin-1")
+    assert rejected(sp, base64.b64encode(declared_latin1).decode(), encoded=True) == "malformed"
+
+
 @pytest.mark.parametrize("value", ["", "%%%not-base64%%%", base64.b64encode(b"<not-closed").decode()])
 def test_malformed_messages_are_rejected(sp: SpUnderTest, value: str) -> None:
     assert rejected(sp, value, encoded=True) in {"missing_response", "malformed"}
