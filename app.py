@@ -42,7 +42,7 @@ from chalicelib.web.selfservice.recovery import (
 )
 from chalicelib.web.selfservice.register import register_endpoint, resend_endpoint
 from chalicelib.web.selfservice.verify import invitation_endpoint, verify_endpoint
-from chalicelib.workflows import email_verification
+from chalicelib.workflows import email_verification, jit_provisioning
 
 app = Chalice(app_name="gatehouse")
 app.debug = False
@@ -335,3 +335,26 @@ def activate_account(event: dict[str, object], context: object) -> dict[str, obj
 @app.lambda_function(name="DeletePendingAccount")
 def delete_pending_account(event: dict[str, object], context: object) -> dict[str, object]:
     return email_verification.delete_pending_account(event)
+
+
+# --- Step Functions tasks of infra/statemachines/jit_provisioning.asl.json --------------------------------------
+
+
+@app.lambda_function(name="ResolveFederatedAccount")
+def resolve_federated_account(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.resolve_account(event)
+
+
+@app.lambda_function(name="RecordFederatedIdentity")
+def record_federated_identity(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.record_identity(event)
+
+
+@app.lambda_function(name="NotifyProvisioningWebhook")
+def notify_provisioning_webhook(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.notify_webhook(event)
+
+
+@app.lambda_function(name="FailFederatedLogin")
+def fail_federated_login(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.fail_login(event)

@@ -29,6 +29,7 @@ from chalicelib.services.tokens import TokenService
 from chalicelib.services.upstream_oidc import UpstreamOidcService
 from chalicelib.services.user_admin import UserAdminService
 from chalicelib.services.verification import VerificationFlow
+from chalicelib.services.webhooks import WebhookService
 
 
 @cache
@@ -264,7 +265,19 @@ def federation() -> FederationService:
         _user_repository(),
         _provisioning_repository(),
         audit(),
+        workflows(),
+        webhooks(),
     )
+
+
+@cache
+def webhooks() -> WebhookService:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.storage.webhooks_repository import DynamoWebhookRepository
+
+    repository: ports.WebhookRepository = DynamoWebhookRepository()
+    encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
+    return WebhookService(repository, encryption, http_client())
 
 
 @cache

@@ -126,6 +126,15 @@ def _add_idp_commands(groups: Any) -> None:
     remove.add_argument("--tenant", required=True)
     remove.add_argument("--name", required=True)
     remove.set_defaults(run=commands.idp_remove)
+    webhook = groups.add_parser("webhook").add_subparsers(dest="action", required=True, parser_class=_Parser)
+    set_hook = webhook.add_parser("set")
+    set_hook.add_argument("--tenant", required=True)
+    set_hook.add_argument("--url", required=True, help="receives signed user.provisioned events")
+    set_hook.set_defaults(run=commands.webhook_set)
+    for action, run in (("show", commands.webhook_show), ("remove", commands.webhook_remove)):
+        command = webhook.add_parser(action)
+        command.add_argument("--tenant", required=True)
+        command.set_defaults(run=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -228,3 +228,22 @@ def idp_remove(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     container.identity_providers().delete(tenant_id, args.name)
     return {"name": args.name, "removed": True}
+
+
+def webhook_set(args: argparse.Namespace) -> dict[str, Any]:
+    """Set the tenant's provisioning webhook; prints the HMAC secret once."""
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    webhook, secret = container.webhooks().set(tenant_id, args.url)
+    return {"tenant": tenant_id, "url": webhook.url, "secret": secret}
+
+
+def webhook_show(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    webhook = container.webhooks().get(tenant_id)
+    return {"tenant": tenant_id, "url": webhook.url if webhook else None}
+
+
+def webhook_remove(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    container.webhooks().delete(tenant_id)
+    return {"tenant": tenant_id, "removed": True}

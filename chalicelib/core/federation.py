@@ -191,3 +191,13 @@ class FederatedIdentity:
     last_login_at: int
     roles: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A tenant's outbound webhook for provisioning events; its HMAC secret is stored only envelope-encrypted."""
+
+    tenant_id: TenantId
+    url: str
+    secret_blob: bytes
+    created_at: int

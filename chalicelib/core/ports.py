@@ -25,7 +25,7 @@ from chalicelib.core.entities import (
     Verification,
     VerificationKind,
 )
-from chalicelib.core.federation import FederatedIdentity, FederatedLogin, IdentityProvider
+from chalicelib.core.federation import FederatedIdentity, FederatedLogin, IdentityProvider, Webhook
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
 from chalicelib.core.saml import SamlRequest, SamlSpKey
 
@@ -375,6 +375,14 @@ class HttpClient(Protocol):
 
     def post_json(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         """POST a JSON body; the status code. Raises DependencyUnavailable on network errors."""
+
+
+class WebhookRepository(Protocol):
+    def get(self, tenant_id: TenantId) -> Webhook | None: ...
+
+    def put(self, webhook: Webhook) -> None: ...
+
+    def delete(self, tenant_id: TenantId) -> bool: ...
 
 
 class SamlRepository(Protocol):

@@ -8,11 +8,13 @@ or ``link_required``: an account with that email exists and the integration's po
 must prove ownership with the account's password; or ``failed`` with a reason) -> ``completed`` (the session and
 authorization code were issued).
 
-Provisioning (``provision``) maps the upstream attributes through the integration's mapping, finds the account by
-its federated identity, else links an existing account with the same email only as the linking policy allows
-(``verified_email``: both sides verified; ``sign_in``: after the password proof; ``none``: never), else creates
-it; then updates the mapped attributes (also on every re-login), computes the roles the mapped groups confer, and
-records the federated identity and an audit event. It is idempotent: run again, it finds what it created.
+Provisioning (the ``jit_provisioning`` workflow: ``resolve``, ``record``, ``notify``) maps the upstream
+attributes through the integration's mapping, finds the account by its federated identity, else links an existing
+account with the same email only as the linking policy allows (``verified_email``: both sides verified;
+``sign_in``: after the password proof; ``none``: never), else creates it; then updates the mapped attributes (also
+on every re-login), computes the roles the mapped groups confer, records the federated identity and an audit
+event, and tells the tenant's webhook. Every step is idempotent: run again, it finds what it did. The execution
+input is the tenant and login ids only.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.entities import User
-from chalicelib.core.errors import AlreadyExists, CodeInvalid, DomainError, InvalidInput, NotFound
+from chalicelib.core.errors import (
+    AlreadyExists,
+    CodeInvalid,
+    DependencyUnavailable,
+    DomainError,
+    InvalidInput,
+    NotFound,
+)
 from chalicelib.core.federation import (
     FederatedIdentity,
     FederatedLogin,
@@ -38,11 +47,13 @@ from chalicelib.core.ports import (
     FederatedLoginRepository,
     ProvisioningRepository,
     UserRepository,
+    WorkflowEngine,
 )
 from chalicelib.services.accounts import PROFILE_CLAIMS, AccountService, check_email
 from chalicelib.services.audit import Actor, AuditService
 from chalicelib.services.identity_providers import IdentityProviderService
 from chalicelib.services.tenants import TenantService
+from chalicelib.services.webhooks import WebhookService
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +65,8 @@ NO_EMAIL = "no_email"
 ACCOUNT_EXISTS = "account_exists"
 ACCOUNT_DISABLED = "account_disabled"
 INTEGRATION_GONE = "integration_unavailable"
+WORKFLOW_FAILED = "workflow_failed"
+WORKFLOW = "jit_provisioning"
 
 
 class ProvisioningFailed(DomainError):
@@ -85,6 +98,8 @@ class FederationService:
         users: UserRepository,
         provisioning: ProvisioningRepository,
         audit: AuditService,
+        workflows: WorkflowEngine,
+        webhooks: WebhookService,
     ) -> None:
         self._logins = logins
         self._identities = identities
@@ -94,6 +109,8 @@ class FederationService:
         self._users = users
         self._provisioning = provisioning
         self._audit = audit
+        self._workflows = workflows
+        self._webhooks = webhooks
 
     # --- the pending login ------------------------------------------------------------------------------------
 
@@ -184,35 +201,109 @@ class FederationService:
 
     # --- provisioning -----------------------------------------------------------------------------------------
 
-    def provision(self, tenant_id: TenantId, login_id: str) -> FederatedLogin:
-        """Run just-in-time provisioning for an asserted login; the login ends provisioned, link_required or
-        failed. Idempotent."""
-        login = self.get(tenant_id, login_id)
-        if login.status not in ("asserted", "provisioning"):
-            return login
+    # --- the just-in-time provisioning workflow (infra/statemachines/jit_provisioning.asl.json) ----------------
+
+    def start_provisioning(self, tenant_id: TenantId, login_id: str, *, attempt: str = "a") -> None:
+        """Start the workflow for an asserted login (input: ids only); if it cannot start, the login fails."""
         try:
-            user, linked_by, identity = self.resolve_account(tenant_id, login)
-            self.record_identity(tenant_id, login, user, linked_by, identity)
+            self._workflows.start(
+                WORKFLOW,
+                name=f"{tenant_id[:40]}-{login_id}-{attempt}",
+                payload={"tenant_id": tenant_id, "login_id": login_id},
+            )
+        except DependencyUnavailable as error:
+            log.warning("provisioning workflow for %s could not start: %s", login_id, error.detail)
+            self.fail(tenant_id, login_id, WORKFLOW_FAILED)
+
+    def resolve(self, tenant_id: TenantId, login_id: str) -> str:
+        """Task 1: map attributes and find, link or create the account. ``resolved``, ``link_required`` or
+        ``failed`` (the login says why). Idempotent: a login past this step reports its outcome again."""
+        login = self._stored(tenant_id, login_id)
+        if login.status in ("provisioning", "provisioned", "completed"):
+            return "resolved"
+        if login.status == "link_required":
+            return "link_required"
+        if login.status != "asserted":
+            return "failed"
+        try:
+            user, linked_by, _ = self.resolve_account(tenant_id, login)
         except LinkRequired as wanted:
-            return self._logins.transition(
+            self._logins.transition(
                 tenant_id,
                 login_id,
-                expected=("asserted", "provisioning"),
+                expected=("asserted",),
                 status="link_required",
                 now=clock.now(),
                 changes={"user_id": wanted.user_id},
             )
+            return "link_required"
         except ProvisioningFailed as failure:
             log.info("federated login %s not provisioned: %s", login_id, failure.detail)
-            return self.fail(tenant_id, login_id, failure.reason)
-        return self._logins.transition(
+            self.fail(tenant_id, login_id, failure.reason)
+            return "failed"
+        self._logins.transition(
             tenant_id,
             login_id,
-            expected=("asserted", "provisioning"),
-            status="provisioned",
+            expected=("asserted",),
+            status="provisioning",
             now=clock.now(),
             changes={"user_id": user.user_id, "linked_by": linked_by},
         )
+        return "resolved"
+
+    def record(self, tenant_id: TenantId, login_id: str) -> dict[str, Any]:
+        """Task 2: apply the role mapping and record the federated identity and its audit event; the login is
+        then provisioned (the browser may complete it). Idempotent."""
+        login = self._stored(tenant_id, login_id)
+        if login.status in ("provisioned", "completed"):
+            return {"status": login.status}
+        user = self._users.get(tenant_id, login.user_id) if login.user_id else None
+        if login.status != "provisioning" or user is None or login.upstream is None:
+            raise CodeInvalid(detail=f"login {login_id} is {login.status}, not provisioning")
+        existing = self._identities.get(tenant_id, login.integration, login.upstream.subject)
+        identity = self.record_identity(tenant_id, login, user, login.linked_by or "created", existing)
+        self._logins.transition(tenant_id, login_id, expected=("provisioning",), status="provisioned", now=clock.now())
+        return {"status": "provisioned", "roles": list(identity.roles)}
+
+    def notify(self, tenant_id: TenantId, login_id: str) -> bool:
+        """Task 3: the tenant's webhook hears about the provisioned account (False: no webhook configured).
+        WebhookDeliveryFailed makes the workflow retry; the event id stays the same."""
+        login = self._stored(tenant_id, login_id)
+        if login.status not in ("provisioned", "completed") or login.user_id is None or login.upstream is None:
+            return False
+        user = self._users.get(tenant_id, login.user_id)
+        identity = self._identities.get(tenant_id, login.integration, login.upstream.subject)
+        if user is None or identity is None:
+            return False
+        event = {
+            "type": "user.provisioned",
+            "tenant": tenant_id,
+            "occurred_at": identity.last_login_at,  # stable across retries, like the event id
+            "integration": login.integration,
+            "linked_by": login.linked_by,
+            "user": {
+                "id": user.user_id,
+                "email": user.email,
+                "email_verified": user.email_verified,
+                "profile": {k: user.profile[k] for k in NAME_FIELDS if k in user.profile},
+            },
+            "groups": list(identity.groups),
+            "roles": list(identity.roles),
+        }
+        return self._webhooks.deliver(tenant_id, f"provisioned-{login_id}", event)
+
+    def fail_provisioning(self, tenant_id: TenantId, login_id: str) -> None:
+        """The workflow's failure path: the login shows the error with a retry (no-op if already final)."""
+        try:
+            self.fail(tenant_id, login_id, WORKFLOW_FAILED)
+        except CodeInvalid:
+            log.info("federated login %s already final when the workflow failed", login_id)
+
+    def _stored(self, tenant_id: TenantId, login_id: str) -> FederatedLogin:
+        login = self._logins.get(tenant_id, login_id)
+        if login is None:
+            raise CodeInvalid(detail=f"no federated login {login_id}")
+        return login
 
     def _integration(self, tenant_id: TenantId, name: str) -> IdentityProvider:
         try:
@@ -233,6 +324,8 @@ class FederationService:
         identity = self._identities.get(tenant_id, integration.name, upstream.subject)
         if identity is not None:
             user = self._users.get(tenant_id, identity.user_id)
+            if user is not None and user.status != "active":
+                raise ProvisioningFailed(ACCOUNT_DISABLED, detail="the linked account is not active")
             if user is not None:
                 return self._updated(user, mapped, upstream, integration), "identity", identity
         try:

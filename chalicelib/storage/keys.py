@@ -127,6 +127,10 @@ def user_federated_identities_index(tenant_id: TenantId, user_id: str) -> str:
     return f"{_t(tenant_id)}#USER#{_part(user_id)}#FEDIDS"
 
 
+def webhook(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#WEBHOOK"
+
+
 # --- SAML 2.0 service provider -----------------------------------------------------------------------------------
 
 

@@ -308,6 +308,15 @@ class FederatedIdentityItem(MainItem, discriminator="federated_identity"):
     groups = JSONAttribute(default=list)
 
 
+class WebhookItem(MainItem, discriminator="webhook"):
+    """A tenant's provisioning webhook; the HMAC secret is a KMS envelope, never plaintext."""
+
+    tenant_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    secret_blob = BinaryAttribute(legacy_encoding=False)
+    created_at = NumberAttribute()
+
+
 class SamlSpKeyItem(MainItem, discriminator="saml_sp_key"):
     """An integration's SAML SP key pair: certificate in clear, private key envelope-encrypted by the service."""
 

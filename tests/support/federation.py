@@ -3,6 +3,7 @@ tenant on the same live server acting as a real upstream OpenID provider, plus a
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,14 +137,23 @@ class Walker:
         self.bed = bed
         self.browser = requests.Session()
         self.trail: list[str] = []
+        self.interstitials = 0
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         self.trail.append(url)
         return self.browser.get(url, allow_redirects=False, timeout=TIMEOUT, **kwargs)
 
     def follow(self, response: requests.Response, *, stop_at: str | None = None) -> requests.Response:
-        """Follow 30x redirects (not leaving for the relying party's redirect URI or ``stop_at``)."""
-        while response.status_code in (302, 303):
+        """Follow 30x redirects (not leaving for the relying party's redirect URI or ``stop_at``) and the
+        provisioning interstitial's meta refresh (202, polled like a browser without JavaScript)."""
+        deadline = time.monotonic() + 30
+        while response.status_code in (302, 303) or (response.status_code == 202 and "refresh" in response.text):
+            if response.status_code == 202:
+                self.interstitials += 1
+                assert time.monotonic() < deadline, "provisioning did not finish"
+                time.sleep(0.3)
+                response = self.get(response.url)
+                continue
             location = urljoin(response.url, response.headers["Location"])
             if strip_query(location) == strip_query(self.bed.redirect_uri):
                 return response

@@ -108,5 +108,5 @@ def begin_unsolicited(tenant_id: TenantId, integration: IdentityProvider) -> str
 def complete(tenant_id: TenantId, login_id: str, upstream: UpstreamIdentity) -> HttpResponse:
     """Hand over a fully validated upstream identity; provisioning starts, the browser goes to the continue page."""
     container.federation().accept(tenant_id, login_id, upstream)
-    container.federation().provision(tenant_id, login_id)
+    container.federation().start_provisioning(tenant_id, login_id)
     return redirect(continue_url(tenant_id, login_id))

@@ -206,7 +206,7 @@ def _link(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> Http
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     container.federation().confirm_link(tenant_id, login.login_id, result.user.user_id)
-    container.federation().provision(tenant_id, login.login_id)
+    container.federation().start_provisioning(tenant_id, login.login_id, attempt="link")
     return redirect(flow.continue_url(tenant_id, login.login_id))
 
 

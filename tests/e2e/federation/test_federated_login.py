@@ -267,3 +267,16 @@ def test_upstream_error_shows_retry(bed: Bed) -> None:
     assert denied.status_code == 400 and "did not sign you in" in page.text
     retry = [a for a in page.html.split('"') if "idp=up" in a]
     assert retry and "/authorize?" in retry[0]
+
+
+def test_a_disabled_account_cannot_sign_in_through_its_idp(bed: Bed) -> None:
+    from chalicelib import container
+
+    email, password = upstream_user(bed)
+    assert code_of(bed, Walker(bed).sign_in(bed.authorize_params(idp="up"), email, password))
+    user = _downstream_user(bed, email)
+    container.user_admin().set_disabled(
+        bed.tenant, frozenset(container.tenants().tree(bed.tenant).nodes), user.user_id, disabled=True
+    )  # type: ignore[arg-type]
+    response = Walker(bed).sign_in(bed.authorize_params(idp="up"), email, password)
+    assert response.status_code == 400 and "is disabled" in Page.parse(response).text
