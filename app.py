@@ -27,6 +27,8 @@ from chalicelib.web.oidc.logout import logout_endpoint
 from chalicelib.web.oidc.resources import introspection_endpoint, revocation_endpoint, userinfo_endpoint
 from chalicelib.web.oidc.signin import consent_endpoint, login_endpoint
 from chalicelib.web.oidc.token import token_endpoint
+from chalicelib.web.saml.acs import acs_endpoint as saml_acs_endpoint
+from chalicelib.web.saml.endpoints import metadata_endpoint as saml_metadata_endpoint
 from chalicelib.web.scim.endpoints import (
     group_endpoint,
     groups_endpoint,
@@ -359,6 +361,19 @@ def federation_callback(tenant: str, idp: str) -> Response:
 @app.route("/t/{tenant}/federation/logins/{login_id}", methods=["GET", "POST"], content_types=BODY_TYPES)
 def federation_login(tenant: str, login_id: str) -> Response:
     return view(federation_continue_endpoint)(app.current_request, tenant, login_id)
+
+
+# --- SAML 2.0 service provider (pysaml2 loads inside the handlers, never at import) -------------------------------
+
+
+@app.route("/t/{tenant}/saml/{idp}/metadata", methods=["GET"])
+def saml_metadata(tenant: str, idp: str) -> Response:
+    return view(saml_metadata_endpoint)(app.current_request, tenant, idp)
+
+
+@app.route("/t/{tenant}/saml/{idp}/acs", methods=["GET", "POST"], content_types=BODY_TYPES)
+def saml_acs(tenant: str, idp: str) -> Response:
+    return view(saml_acs_endpoint)(app.current_request, tenant, idp)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

@@ -4,7 +4,8 @@
     CDK_OUTDIR=/tmp/cdk.out .venv/bin/python infra/app.py          # the same, without the CDK CLI
 
 Context (``-c key=value``, or ``CDK_CONTEXT_JSON``): ``stage`` (default ``prod``), ``sender_domain`` (the SES
-identity the functions may send from; default ``example.com``), ``public_url`` (the issuer URL; optional).
+identity the functions may send from; default ``example.com``), ``public_url`` (the issuer URL; optional),
+``xmlsec_layer_arn`` (a Lambda layer with the xmlsec1 binary the SAML SP needs; optional, warned about if absent).
 The stack is environment-agnostic: account and region stay ``${AWS::AccountId}``/``${AWS::Region}``.
 """
 
@@ -30,6 +31,7 @@ def main() -> None:
         stage=str(context("stage") or "prod"),
         sender_domain=str(context("sender_domain") or DEFAULT_SENDER_DOMAIN),
         public_url=context("public_url") or None,
+        xmlsec_layer_arn=context("xmlsec_layer_arn") or None,
     )
     app.synth()
 

@@ -83,6 +83,7 @@ class GatehouseStack(cdk.Stack):
         public_url: str | None = None,
         source_dir: Path = REPO_ROOT,
         statemachines_dir: Path = STATEMACHINES_DIR,
+        xmlsec_layer_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, stage, stack_name=f"gatehouse-{stage}", **kwargs)
@@ -110,7 +111,7 @@ class GatehouseStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         env = self._function_environment(sender_domain, public_url)
-        self.chalice = self._add_chalice(source_dir, env)
+        self.chalice = self._add_chalice(source_dir, env, xmlsec_layer_arn)
         self.functions = self._configure_functions()
         self.state_machines = [self._add_state_machine(path) for path in sorted(statemachines_dir.glob("*.asl.json"))]
         self._grant_function_role(sender_domain)
@@ -168,7 +169,7 @@ class GatehouseStack(cdk.Stack):
             )
         return env
 
-    def _add_chalice(self, source_dir: Path, env: dict[str, str]) -> Chalice:
+    def _add_chalice(self, source_dir: Path, env: dict[str, str], xmlsec_layer_arn: str | None) -> Chalice:
         stage_config = {
             # Dependencies go to a layer cached on requirements.txt alone; the function zip is the app code only, so
             # a code change re-synthesizes without downloading wheels again.
@@ -178,6 +179,14 @@ class GatehouseStack(cdk.Stack):
             "iam_role_arn": self.function_role.role_arn,
             "environment_variables": env,
         }
+        if xmlsec_layer_arn:
+            # The SAML SP runs the xmlsec1 binary, which the Lambda runtime lacks: a layer brings it to /opt/bin
+            # (and its libraries to /opt/lib). See the README, "SAML 2.0 service provider".
+            stage_config["layers"] = [xmlsec_layer_arn]
+        else:
+            cdk.Annotations.of(self).add_warning_v2(
+                "gatehouse:xmlsec-layer", "no xmlsec_layer_arn context: SAML logins fail (the runtime has no xmlsec1)"
+            )
         with _chalice_packaging(source_dir, LAMBDA_RUNTIME):
             return Chalice(self, "Gatehouse", source_dir=str(source_dir), stage_config=stage_config)
 

@@ -60,6 +60,9 @@ STAR_RESOURCE_ACTIONS = {
 }
 
 
+XMLSEC_LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:xmlsec1:3"
+
+
 def _stack_module() -> Any:
     """Imported lazily, so that ``-m "not infra"`` does not pay for importing aws_cdk (and jsii)."""
     pytest.importorskip("aws_cdk")
@@ -84,7 +87,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stacks = _stack_module()
     app = stacks.cdk.App(outdir=str(base / "cdk.out"))
     stack = stacks.GatehouseStack(
-        app, stage="prod", source_dir=_probe_project(base / "probe"), statemachines_dir=machines
+        app,
+        stage="prod",
+        source_dir=_probe_project(base / "probe"),
+        statemachines_dir=machines,
+        xmlsec_layer_arn=XMLSEC_LAYER,
     )
     assembly = app.synth()
     return dict(assembly.get_stack_by_name(stack.stack_name).template)
@@ -258,3 +265,10 @@ def test_synth_leaves_the_process_as_it_found_it(template: dict[str, Any]) -> No
     assert not [key for key, value in os.environ.items() if "${Token[" in value]
     probe_app = sys.modules.get("app")
     assert probe_app is None or "SendProbe" not in getattr(getattr(probe_app, "app", None), "handler_map", {})
+
+
+def test_every_function_gets_the_xmlsec1_layer_the_saml_sp_needs(template: dict[str, Any]) -> None:
+    functions = _resources(template, "AWS::Serverless::Function")
+    assert functions
+    for function in functions.values():
+        assert XMLSEC_LAYER in function["Properties"].get("Layers", [])

@@ -48,6 +48,7 @@ from chalicelib.web.oidc import flow as signin_flow
 
 PROTOCOLS: dict[str, str] = {
     "oidc": "chalicelib.web.federation.oidc_rp",
+    "saml": "chalicelib.web.saml.protocol",
 }
 
 

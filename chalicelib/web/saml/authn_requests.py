@@ -20,8 +20,10 @@ def new_request_id() -> str:
     return "_" + secrets.token_hex(20)
 
 
-def redirect_to_idp(integration: SamlIntegrationConfig, flow: dict[str, Any], *, force_authn: bool = False) -> str:
-    """The IdP URL carrying a signed AuthnRequest for this integration, after recording the request."""
+def redirect_to_idp(
+    integration: SamlIntegrationConfig, flow: dict[str, Any], *, relay_state: str = "", force_authn: bool = False
+) -> tuple[str, str]:
+    """(IdP URL carrying a signed AuthnRequest for this integration, the request ID), after recording the request."""
     from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
     from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -32,6 +34,7 @@ def redirect_to_idp(integration: SamlIntegrationConfig, flow: dict[str, Any], *,
         try:
             _, info = client.prepare_for_authenticate(
                 entityid=idp_entity_id(client),
+                relay_state=relay_state,
                 binding=BINDING_HTTP_REDIRECT,
                 response_binding=BINDING_HTTP_POST,
                 sign=True,
@@ -47,4 +50,4 @@ def redirect_to_idp(integration: SamlIntegrationConfig, flow: dict[str, Any], *,
     if not location:
         raise SamlError("idp_metadata_invalid", "no HTTP-Redirect SSO location", status=500)
     container.saml_sp().remember_request(integration.tenant_id, integration.name, request_id, flow)
-    return str(location)
+    return str(location), request_id

@@ -31,6 +31,7 @@ from chalicelib.web.saml.sp_config import (
     sp_entity_id,
     sp_files,
     sp_keys,
+    tune_pysaml2,
     xmlsec_binary,
 )
 from chalicelib.web.saml.xml_guard import decode_message, parse
@@ -132,6 +133,7 @@ def _verify(files: SpFiles, document: bytes, certificates: list[str], node_name:
     """xmlsec1 verification of the element with ID ``node_id`` against a metadata certificate (x509 keys only)."""
     from saml2.sigver import CryptoBackendXmlSec1
 
+    tune_pysaml2()
     backend = CryptoBackendXmlSec1(xmlsec_binary(), delete_tmpfiles=True)
     id_attr_node = node_name.lstrip("{").replace("}", ":")  # xmlsec1 --id-attr wants "namespace:localname"
     for index, certificate in enumerate(certificates):

@@ -17,9 +17,9 @@ OTHER_TENANT = "other"
 
 @pytest.fixture(scope="session")
 def demo(live_server: str) -> dict[str, Any]:
-    from infra.local.seed import seed_demo
+    from tests.support.demo import seeded_demo
 
-    return seed_demo(live_server)
+    return seeded_demo(live_server)
 
 
 @pytest.fixture(scope="session")

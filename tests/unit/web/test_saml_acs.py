@@ -55,7 +55,7 @@ def _reset_clock() -> Iterator[None]:
 
 def start(sp: SpUnderTest) -> str:
     """SP-initiated: our redirect reaches the IdP, which checks its signature; returns the request ID."""
-    return str(sp.idp.receive_redirect(redirect_to_idp(sp.integration, FLOW)).id)
+    return str(sp.idp.receive_redirect(redirect_to_idp(sp.integration, FLOW)[0]).id)
 
 
 def rejected(sp: SpUnderTest, xml_or_encoded: str, *, encoded: bool = False) -> str:
@@ -68,10 +68,12 @@ def rejected(sp: SpUnderTest, xml_or_encoded: str, *, encoded: bool = False) -> 
 
 
 def test_authn_request_is_signed_with_rsa_sha256_over_http_redirect(sp: SpUnderTest) -> None:
-    url = redirect_to_idp(sp.integration, FLOW)
+    url, request_id = redirect_to_idp(sp.integration, FLOW, relay_state="login-1")
     query = parse_qs(urlsplit(url).query)
     assert query["SigAlg"] == ["http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"]
+    assert query["RelayState"] == ["login-1"]
     request = sp.idp.receive_redirect(url)  # verifies the query signature against our metadata certificate
+    assert request.id == request_id
     assert request.issuer.text == sp.entity_id
     assert request.assertion_consumer_service_url == sp.acs_url
     assert request.protocol_binding == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
@@ -328,6 +330,15 @@ def test_dtds_and_entities_are_refused_before_parsing(sp: SpUnderTest, subset: s
 def test_oversize_message_is_refused_before_decoding(sp: SpUnderTest) -> None:
     big = base64.b64encode(b"<x>" + b"a" * 50_000 + b"</x>").decode()
     assert rejected(sp, big, encoded=True) == "oversize"
+
+
+def test_only_utf8_documents_are_parsed(sp: SpUnderTest) -> None:
+    genuine = sp.respond_xml(start(sp))
+    body = genuine.split("?>", 1)[1] if genuine.startswith("<?xml") else genuine
+    as_utf16 = ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-16")
+    assert rejected(sp, base64.b64encode(as_utf16).decode(), encoded=True) == "malformed"
+    declared_latin1 = ('<?xml version="1.0" encoding="ISO-8859-1"?>' + body).encode("latin-1")
+    assert rejected(sp, base64.b64encode(declared_latin1).decode(), encoded=True) == "malformed"
 
 
 @pytest.mark.parametrize("value", ["", "%%%not-base64%%%", base64.b64encode(b"<not-closed").decode()])
