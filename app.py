@@ -10,8 +10,13 @@ from chalicelib.web.account.routes import account_endpoint
 from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
+from chalicelib.web.authn.flows import flow_step, start_flow
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
+from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint
+from chalicelib.web.mfa.enroll import enroll_endpoint as mfa_enroll_endpoint
+from chalicelib.web.mfa.factors import factors_endpoint as mfa_factors_endpoint
+from chalicelib.web.mfa.signin import challenge_endpoint as mfa_challenge_endpoint
 from chalicelib.web.oidc.authorize import authorize_endpoint
 from chalicelib.web.oidc.discovery import discovery_endpoint, jwks_endpoint
 from chalicelib.web.oidc.logout import logout_endpoint
@@ -266,6 +271,42 @@ def admin_user(tenant: str, user_id: str) -> Response:
 @app.route("/t/{tenant}/admin/users/{user_id}/{action}", methods=["POST"], content_types=BODY_TYPES)
 def admin_user_action(tenant: str, user_id: str, action: str) -> Response:
     return view(user_action_endpoint)(app.current_request, tenant, user_id, action)
+
+
+# --- second factors: sign-in challenge, enrollment, the user's own factors (hosted pages) -------------------------
+
+
+@app.route("/t/{tenant}/mfa/challenge", methods=["POST"], content_types=BODY_TYPES)
+def mfa_challenge(tenant: str) -> Response:
+    return view(mfa_challenge_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/continue", methods=["POST"], content_types=BODY_TYPES)
+def mfa_continue(tenant: str) -> Response:
+    return view(mfa_continue_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/factors", methods=["GET", "POST"], content_types=BODY_TYPES)
+def mfa_factors(tenant: str) -> Response:
+    return view(mfa_factors_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/enroll/{kind}", methods=["GET", "POST"], content_types=BODY_TYPES)
+def mfa_enroll(tenant: str, kind: str) -> Response:
+    return view(mfa_enroll_endpoint)(app.current_request, tenant, kind)
+
+
+# --- native authentication flows (JSON, first-party mobile apps; end in an authorization code) --------------------
+
+
+@app.route("/t/{tenant}/authn/flows", methods=["POST"], content_types=BODY_TYPES)
+def authn_flows(tenant: str) -> Response:
+    return view(start_flow)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/flows/{step}", methods=["POST"], content_types=BODY_TYPES)
+def authn_flow_step(tenant: str, step: str) -> Response:
+    return view(flow_step)(app.current_request, tenant, step)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from chalicelib.core import ports
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.audit import AuditService
-from chalicelib.services.authentication import PasswordAuthenticator
+from chalicelib.services.authentication import PasswordAuthenticator, PasswordChanger
 from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.mfa.service import MfaService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
@@ -239,6 +240,40 @@ def local_outbox() -> list[dict[str, object]]:
     from chalicelib.outbound.local_outbox import read_outbox
 
     return read_outbox()
+
+
+# --- MFA (issue 5) ---------------------------------------------------------------------------------------------
+
+
+@cache
+def sms_sender() -> ports.SmsSender:
+    from chalicelib.outbound.sns import SnsSmsSender
+
+    return SnsSmsSender()
+
+
+@cache
+def _mfa_repository() -> ports.MfaRepository:
+    from chalicelib.storage.mfa_repository import DynamoMfaRepository
+
+    return DynamoMfaRepository()
+
+
+@cache
+def _secret_encryption() -> ports.KeyEncryption:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+
+    return KmsEnvelopeEncryption()
+
+
+@cache
+def mfa() -> MfaService:
+    return MfaService(_mfa_repository(), _throttle_repository(), _secret_encryption(), email_sender(), sms_sender())
+
+
+@cache
+def password_changer() -> PasswordChanger:
+    return PasswordChanger(_credential_repository())
 
 
 # --- self-service account and privacy (issue 8) ----------------------------------------------------------------

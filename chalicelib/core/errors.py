@@ -144,3 +144,21 @@ class RegistrationClosed(Forbidden):
     """The tenant does not allow self-service registration."""
 
     public = "Registration is not available for this service."
+
+
+class MfaRequired(DomainError):
+    """The sign-in needs a second factor before it can finish."""
+
+    public = "A second authentication step is required."
+
+
+class ReauthenticationRequired(Forbidden):
+    """The change needs the user to confirm their password (or a second factor) again."""
+
+    public = "Please confirm it is you to make this change."
+
+
+class ChallengeClosed(CodeInvalid):
+    """The second-factor step is used up, locked after too many wrong codes, or expired: start again."""
+
+    public = "Too many wrong codes or too slow. Please start again."

@@ -16,9 +16,12 @@ from chalicelib.core.entities import (
     Consent,
     ConsentReceipt,
     DataExport,
+    FactorUse,
     Grant,
     Group,
     LoginSession,
+    MfaChallenge,
+    MfaEnrollment,
     PasswordLogin,
     SigningKey,
     TenantTree,
@@ -170,6 +173,11 @@ class AuthorizationRepository(Protocol):
     def revoke_session(self, tenant_id: TenantId, session_id: str, *, now: int) -> None: ...
 
     def list_sessions(self, tenant_id: TenantId, user_id: UserId) -> list[LoginSession]: ...
+
+    def record_session_authentication(
+        self, tenant_id: TenantId, session_id: str, *, amr: tuple[str, ...], acr: str, auth_time: int
+    ) -> None:
+        """Step-up: store what the session's user has now proven; raises CodeInvalid if the session is gone."""
 
 
 class GrantRepository(Protocol):
@@ -384,6 +392,61 @@ class AccountDataRepository(Protocol):
         """Delete every item holding the user's personal data: the user's partition (profile, consents,
         receipts, exports and anything else kept there), the email guard with the password, sessions, grants,
         authorization codes, verification links and the sign-in throttle of the address. Counts per kind."""
+
+
+class MfaRepository(Protocol):
+    """Privileged (it holds encrypted second-factor secrets): MFA enrollments and challenges. Enrollment changes
+    keep the user's factor summary (``User.mfa_factors``) in step within the same transaction."""
+
+    def list_enrollments(self, tenant_id: TenantId, user_id: UserId) -> list[MfaEnrollment]: ...
+
+    def add_enrollment(self, enrollment: MfaEnrollment) -> None:
+        """Store a pending enrollment (active ones are created by ``complete_challenge`` or ``replace_recovery``)."""
+
+    def rename_enrollment(self, tenant_id: TenantId, user_id: UserId, enrollment_id: str, label: str) -> None:
+        """Raises NotFound."""
+
+    def remove_enrollment(self, tenant_id: TenantId, user_id: UserId, enrollment: MfaEnrollment) -> None:
+        """Delete it and drop it from the user's summary; raises NotFound."""
+
+    def replace_recovery(self, enrollment: MfaEnrollment) -> None:
+        """Store fresh recovery codes (active; one set per user, so they replace the previous ones)."""
+
+    def create_challenge(self, challenge: MfaChallenge) -> None: ...
+
+    def get_challenge_with_throttle(
+        self, tenant_id: TenantId, challenge_id: str, throttle_subject: str
+    ) -> tuple[MfaChallenge | None, dict[str, int]]:
+        """The challenge and the named throttle counter, in one round trip."""
+
+    def record_wrong_answer(self, tenant_id: TenantId, challenge_id: str, *, max_attempts: int) -> int:
+        """Count a wrong answer; returns the attempts so far (``max_attempts`` means locked)."""
+
+    def set_code(
+        self,
+        tenant_id: TenantId,
+        challenge_id: str,
+        *,
+        code_digest: str,
+        enrollment_id: str,
+        code_expires_at: int,
+        now: int,
+        cooldown: int,
+        max_sends: int,
+    ) -> None:
+        """Replace the challenge's delivered code. Raises RateLimited inside the cooldown or past ``max_sends``,
+        CodeInvalid if the challenge is used or locked."""
+
+    def complete_challenge(
+        self, tenant_id: TenantId, user_id: UserId, challenge_id: str, use: FactorUse, *, now: int, max_attempts: int
+    ) -> None:
+        """Consume the challenge and apply ``use`` in one transaction. Raises CodeInvalid if the challenge is
+        used, locked or expired, the TOTP step is not newer than the last one used, or the recovery code is gone."""
+
+
+class SmsSender(Protocol):
+    def send(self, *, to: str, text: str) -> None:
+        """Send a text message to an E.164 number; raises DependencyUnavailable."""
 
 
 Json = dict[str, Any]

@@ -269,6 +269,7 @@ class DynamoAccountDataRepository:
             ("sessions", keys.user_sessions_index(tenant_id, user_id)),
             ("grants", keys.user_grants_index(tenant_id, user_id)),
             ("authorization_codes", keys.user_codes_index(tenant_id, user_id)),
+            ("mfa_challenges", keys.user_mfa_challenges_index(tenant_id, user_id)),
         ):
             take(kind, list(MainItem.gsi1.query(index)))
         wanted = [(keys.verification(tenant_id, v), VERIFY) for v in verification_ids]

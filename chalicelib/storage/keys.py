@@ -115,6 +115,11 @@ def user_codes_index(tenant_id: TenantId, user_id: str) -> str:
     return f"{_t(tenant_id)}#USER#{_part(user_id)}#CODES"
 
 
+def user_mfa_challenges_index(tenant_id: TenantId, user_id: str) -> str:
+    """GSI1 partition of a user's MFA challenges (erasure must find them)."""
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#MFACHALLENGES"
+
+
 def audit_user_index(tenant_id: TenantId, user_id: str) -> str:
     """Audit table index partition of the events about one end user (sign-ins, self-service changes)."""
     return f"{_t(tenant_id)}#AUDIT#USER#{_part(user_id)}"
@@ -130,3 +135,15 @@ def data_export_sk(export_id: str) -> str:
 
 def data_export_part_sk(export_id: str, part: int) -> str:
     return f"EXPORT#{_part(export_id)}#PART#{part:04d}"
+
+
+def mfa_enrollment_sk(enrollment_id: str) -> str:
+    """Sort key of an MFA enrollment, stored under its user's partition (``user(...)``)."""
+    return f"MFA#{_part(enrollment_id)}"
+
+
+MFA_ENROLLMENT_PREFIX = "MFA#"
+
+
+def mfa_challenge(tenant_id: TenantId, challenge_id: str) -> str:
+    return f"{_t(tenant_id)}#MFACHALLENGE#{_part(challenge_id)}"

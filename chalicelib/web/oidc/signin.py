@@ -80,6 +80,11 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         )
     if result.user.deletion_scheduled_at:
         container.account_deletion().cancel(tenant_id, result.user)  # signing in cancels a requested deletion
+    from chalicelib.web.mfa.signin import after_password
+
+    second_factor = after_password(http, tenant_id, client, request, result.user, settings)
+    if second_factor is not None:
+        return second_factor
     session, cookie_value = container.sessions().start(
         tenant_id,
         result.user,
@@ -112,6 +117,12 @@ def _consent(http: HttpRequest, tenant: str) -> HttpResponse:
     if resolved is None:
         return login_page(http, tenant_id, client, request, status=401, error="error.session_expired")
     session, user = resolved
+    from chalicelib.web.mfa.signin import for_session
+
+    # The consent form cannot skip a second factor the session still owes (e.g. an enrollment not finished).
+    step_up = for_session(http, tenant_id, client, request, session, user)
+    if step_up is not None:
+        return step_up
     decision = single(http.form(), "decision")
     if decision != "allow":
         raise fail(tenant_id, request, AccessDenied("The user denied the request."))
