@@ -143,6 +143,9 @@ class DynamoMfaRepository:
         MfaChallengeItem(
             keys.mfa_challenge(challenge.tenant_id, challenge.challenge_id),
             CHALLENGE,
+            # Indexed by user so that erasing an account finds its open challenges (account deletion).
+            gsi1pk=keys.user_mfa_challenges_index(challenge.tenant_id, challenge.user_id),
+            gsi1sk=f"{challenge.expires_at:012d}",
             ttl=dt.datetime.fromtimestamp(challenge.expires_at + 3600, dt.UTC),
             tenant_id=challenge.tenant_id,
             challenge_id=challenge.challenge_id,

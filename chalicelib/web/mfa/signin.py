@@ -32,6 +32,7 @@ from chalicelib.web.oidc.authorize import (
     session_cookie,
 )
 from chalicelib.web.oidc.pages import error_page, page, redirect_sources
+from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context
 
 FACTORS_PAGE = "mfa/factors"
 
@@ -80,12 +81,22 @@ def after_password(
     if step.action == "challenge":
         pending = {"uid": user.user_id, "amr": ["pwd"], "at": clock.now(), "sid": None}
         return start_challenge(http, tenant_id, client, request.to_params(), user, pending, settings)
+    context = sign_in_context(http, client.client_id)
     session, cookie_value = container.sessions().start(
-        tenant_id, user, amr=("pwd",), settings=settings, ip=http.source_ip, user_agent=http.user_agent
+        tenant_id,
+        user,
+        amr=("pwd",),
+        settings=settings,
+        ip=http.source_ip,
+        user_agent=http.user_agent,
+        location=context.location,
     )
     container.sessions().store(session)
+    activity = container.sign_in_activity()
+    activity.record(activity.success_event(tenant_id, user, context, amr=("pwd",), method="pwd"))
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
-    return enrollment_choice(http, tenant_id, client, request, settings, cookies=[cookie])
+    cookies = [cookie, device_cookie(tenant_id, context, user.user_id)]
+    return enrollment_choice(http, tenant_id, client, request, settings, cookies=cookies)
 
 
 def for_session(
@@ -248,8 +259,10 @@ def _challenge(http: HttpRequest, tenant: str) -> HttpResponse:
             tenant_id, user, challenge_id, current.kind, single(form, "code") or "", settings
         )
     except ChallengeClosed:
+        _record_mfa_failure(http, tenant_id, client, user, "mfa_locked")
         return render(current, error="mfa.error.locked", status=400)
     except CodeInvalid:
+        _record_mfa_failure(http, tenant_id, client, user, "mfa_invalid_code")
         return render(current, error="mfa.error.wrong_code", status=400)
     except RateLimited as limited:
         response = render(current, error="mfa.error.too_many", status=429)
@@ -276,6 +289,8 @@ def _finish(
     sessions = container.sessions()
     session_id = pending.get("sid")
     new_session = not session_id
+    context = sign_in_context(http, _client_id(client))
+    events = []
     if session_id:
         existing = sessions.get(tenant_id, str(session_id))
         if existing is None or existing.user_id != user.user_id or existing.revoked_at:
@@ -283,12 +298,22 @@ def _finish(
         session = sessions.record_step_up(existing, amr)
     else:
         session, cookie_value = sessions.start(
-            tenant_id, user, amr=amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
+            tenant_id,
+            user,
+            amr=amr,
+            settings=settings,
+            ip=http.source_ip,
+            user_agent=http.user_agent,
+            location=context.location,
         )
         cookies.append(session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds"))))
+        cookies.append(device_cookie(tenant_id, context, user.user_id))
+        events.append(container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="mfa"))
     if client is None or request is None:
         if new_session:
             sessions.store(session)
+            for event in events:
+                container.sign_in_activity().record(event)
         response = redirect(urls.page(tenant_id, FACTORS_PAGE))
         response.cookies.extend(cookies)
         return response
@@ -296,10 +321,29 @@ def _finish(
     if container.consent().is_needed(tenant_id, client, user.user_id, request.scope, forced=forced):
         if new_session:
             sessions.store(session)
+            for event in events:
+                container.sign_in_activity().record(event)
         return consent_page(http, tenant_id, client, request, user, cookies=cookies)
-    response = redirect(code_redirect(tenant_id, client, request, user, session, new_session=new_session))
+    response = redirect(
+        code_redirect(tenant_id, client, request, user, session, new_session=new_session, events=events)
+    )
     response.cookies.extend(cookies)
     return response
+
+
+def _client_id(client: Client | None) -> str:
+    return client.client_id if client is not None else ""
+
+
+def _record_mfa_failure(http: HttpRequest, tenant_id: TenantId, client: Client | None, user: User, reason: str) -> None:
+    """A wrong or exhausted second factor is a failed sign-in of this (known) user."""
+    container.sign_in_activity().record_failure(
+        tenant_id,
+        user_id=user.user_id,
+        email=user.email,
+        reason=reason,
+        context=sign_in_context(http, _client_id(client)),
+    )
 
 
 def _restore(tenant_id: TenantId, params: dict[str, Any]) -> tuple[Client | None, AuthorizationRequest | None]:

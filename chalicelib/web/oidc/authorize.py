@@ -7,12 +7,13 @@ error is shown as a page and never redirected; after that, errors go back to the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from chalicelib import container
 from chalicelib.core import clock
-from chalicelib.core.entities import Client, LoginSession, User
+from chalicelib.core.entities import AuditEvent, Client, LoginSession, User
 from chalicelib.core.federation import IdentityProvider, discover_by_email
 from chalicelib.core.ids import TenantId
 from chalicelib.services.authorization import CodeRequest
@@ -216,6 +217,7 @@ def code_redirect(
     session: LoginSession,
     *,
     new_session: bool,
+    events: Sequence[AuditEvent] = (),
 ) -> str:
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
     # The admin scope only for holders of an admin role (read only when asked for: not on the usual sign-in).
@@ -227,6 +229,7 @@ def code_redirect(
         session,
         new_session=new_session,
         settings=settings,
+        events=events,
     )
     return with_query(request.redirect_uri, {"code": code, "state": request.state, "iss": issuer_url(tenant_id)})
 

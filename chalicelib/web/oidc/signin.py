@@ -23,6 +23,7 @@ from chalicelib.web.oidc.authorize import (
     session_cookie,
 )
 from chalicelib.web.oidc.pages import error_page
+from chalicelib.web.oidc.signin_activity import device_cookie, record_failure, sign_in_context
 
 MAX_EMAIL = 254
 MAX_PASSWORD = 1024
@@ -59,43 +60,61 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
             http, tenant_id, client, request, status=400, field_errors=field_errors, email=email[:MAX_EMAIL]
         )
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    context = sign_in_context(http, client.client_id)
     try:
         result = container.password_authenticator().authenticate(
             tenant_id, email, password, ip=http.source_ip, settings=settings
         )
-    except (InvalidCredentials, InvalidInput):
+    except (InvalidCredentials, InvalidInput) as error:
+        record_failure(tenant_id, email, "invalid_credentials", context, error)
         return login_page(
             http, tenant_id, client, request, status=401, error="login.error.invalid_credentials", email=email
         )
     except RateLimited as error:
+        record_failure(tenant_id, email, "rate_limited", context)
         response = login_page(
             http, tenant_id, client, request, status=429, error="login.error.too_many_attempts", email=email
         )
         response.headers["Retry-After"] = str(error.retry_after)
         return response
-    except AccountNotVerified:
+    except AccountNotVerified as error:
+        record_failure(tenant_id, email, "unverified", context, error)
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.unverified", email=email, offer_resend=True
         )
-    except AccountDisabled:
+    except AccountDisabled as error:
+        record_failure(tenant_id, email, "disabled", context, error)
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
         )
+    if result.user.deletion_scheduled_at:
+        container.account_deletion().cancel(tenant_id, result.user)  # signing in cancels a requested deletion
     from chalicelib.web.mfa.signin import after_password
 
     second_factor = after_password(http, tenant_id, client, request, result.user, settings)
     if second_factor is not None:
         return second_factor
     session, cookie_value = container.sessions().start(
-        tenant_id, result.user, amr=result.amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
+        tenant_id,
+        result.user,
+        amr=result.amr,
+        settings=settings,
+        ip=http.source_ip,
+        user_agent=http.user_agent,
+        location=context.location,
     )
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
+    event = container.sign_in_activity().success_event(tenant_id, result.user, context, amr=result.amr, method="pwd")
+    device = device_cookie(tenant_id, context, result.user.user_id)
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, result.user.user_id, request.scope, forced=forced):
         container.sessions().store(session)
-        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie])
-    response = redirect(code_redirect(tenant_id, client, request, result.user, session, new_session=True))
-    response.cookies.append(cookie)
+        container.sign_in_activity().record(event)
+        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie, device])
+    response = redirect(
+        code_redirect(tenant_id, client, request, result.user, session, new_session=True, events=[event])
+    )
+    response.cookies.extend([cookie, device])
     return response
 
 
