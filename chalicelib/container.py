@@ -19,6 +19,7 @@ from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
 from chalicelib.services.request_limits import RequestLimiter
+from chalicelib.services.risk import RiskService
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
@@ -230,3 +231,18 @@ def local_outbox() -> list[dict[str, object]]:
     from chalicelib.outbound.local_outbox import read_outbox
 
     return read_outbox()
+
+
+@cache
+def alerts() -> ports.AlertPublisher:
+    from chalicelib.outbound.sns_alerts import SnsAlertPublisher
+
+    return SnsAlertPublisher()
+
+
+@cache
+def risk() -> RiskService:
+    from chalicelib.storage.risk_repository import DynamoRiskRepository
+
+    repository: ports.RiskRepository = DynamoRiskRepository()
+    return RiskService(repository, alerts(), audit())

@@ -140,3 +140,9 @@ class RegistrationClosed(Forbidden):
     """The tenant does not allow self-service registration."""
 
     public = "Registration is not available for this service."
+
+
+class RiskRefused(CodeInvalid):
+    """The tier's risk policy refused a token refresh (the grant has been revoked): the user must sign in again."""
+
+    public = "This session was ended by the security policy. Please sign in again."

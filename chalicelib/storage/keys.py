@@ -105,3 +105,14 @@ def verification(tenant_id: TenantId, verification_id: str) -> str:
 
 def audit_events(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#AUDIT"
+
+
+def risk_profile_sk() -> str:
+    """The user's sign-in history lives in the user's partition (``keys.user``) under this sort key."""
+    return "RISK"
+
+
+def stuffing_window(tenant_id: TenantId, kind: str, subject: str, window: int) -> str:
+    """Credential-stuffing counter: the distinct accounts failing from one IP (``IP``) or the distinct IPs failing
+    on one account (``ACCOUNT``) within one time window."""
+    return f"{_t(tenant_id)}#STUFFING#{_part(kind)}#{_part(subject)}#{window}"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from chalicelib import container
-from chalicelib.core.entities import Client
+from chalicelib.core.entities import Client, User
 from chalicelib.core.errors import AccountDisabled, AccountNotVerified, InvalidCredentials, InvalidInput, RateLimited
 from chalicelib.core.ids import TenantId
 from chalicelib.web.errors import AccessDenied, page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
-from chalicelib.web.oidc import flow
+from chalicelib.web.oidc import flow, risk_gate
 from chalicelib.web.oidc.authorize import (
     SESSION_COOKIE,
     AuthorizationRequest,
@@ -55,33 +55,60 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
             tenant_id, email, password, ip=http.source_ip, settings=settings
         )
     except (InvalidCredentials, InvalidInput):
+        risk_gate.record_failed_sign_in(http, tenant_id, client, email, "invalid_credentials", settings)
         return login_page(
             http, tenant_id, client, request, status=401, error="login.error.invalid_credentials", email=email
         )
     except RateLimited as error:
+        risk_gate.record_failed_sign_in(http, tenant_id, client, email, "rate_limited", settings)
         response = login_page(
             http, tenant_id, client, request, status=429, error="login.error.too_many_attempts", email=email
         )
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     except AccountNotVerified:
+        risk_gate.record_failed_sign_in(http, tenant_id, client, email, "unverified", settings)
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.unverified", email=email, offer_resend=True
         )
     except AccountDisabled:
+        risk_gate.record_failed_sign_in(http, tenant_id, client, email, "disabled", settings)
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
         )
+    gated = risk_gate.assess_password_sign_in(http, tenant_id, result, password, settings)
+    if gated.decision != "allow":
+        return _refuse(http, tenant_id, client, request, result.user, gated, email)
     session, cookie_value = container.sessions().start(
         tenant_id, result.user, amr=result.amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
     )
+    risk_gate.complete_sign_in(http, tenant_id, client, result.user, gated)
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, result.user.user_id, request.scope, forced=forced):
         container.sessions().store(session)
-        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie])
+        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie, *gated.cookies])
     response = redirect(code_redirect(tenant_id, client, request, result.user, session, new_session=True))
-    response.cookies.append(cookie)
+    response.cookies.extend([cookie, *gated.cookies])
+    return response
+
+
+def _refuse(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    user: User,
+    gated: risk_gate.GatedSignIn,
+    email: str,
+) -> HttpResponse:
+    """The risk policy blocks the sign-in, or asks for a second factor this account cannot give."""
+    blocked = gated.decision == "block"
+    reason = "risk_blocked" if blocked else "risk_second_factor_unavailable"
+    risk_gate.record_sign_in(http, tenant_id, client, user, gated, amr=("pwd",), reason=reason)
+    error = "login.error.risk_blocked" if blocked else "login.error.risk_second_factor"
+    response = login_page(http, tenant_id, client, request, status=403, error=error, email=email)
+    response.cookies.extend(gated.cookies)
     return response
 
 

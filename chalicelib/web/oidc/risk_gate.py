@@ -1,0 +1,199 @@
+"""Adaptive authentication at the protocol edge: what the request says about a sign-in or refresh (device cookie,
+CloudFront viewer location, source IP), the risk service's decision, and the sign-in events that record it.
+
+The device cookie is a long-lived JWS (tenant ES256 key, its own ``typ`` and audience, so it never passes as a
+token) naming a random device id; only a digest of the id reaches the risk history and the events. The location
+comes from CloudFront's viewer headers, which CloudFront sets itself (the API must only be reachable through it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import container
+from chalicelib.core import clock
+from chalicelib.core.digests import secret_digest
+from chalicelib.core.entities import Client, Grant, User
+from chalicelib.core.errors import TokenInvalid
+from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, new_id
+from chalicelib.core.risk import Attempt, Location, parse_location
+from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.audit import Actor
+from chalicelib.services.authentication import PasswordAuthentication
+from chalicelib.services.risk import SignInRisk, details_of, device_digest, is_breached
+from chalicelib.services.tokens import issuer_url
+from chalicelib.web.http import HttpRequest, cookie
+from chalicelib.web.oidc.urls import cookie_path
+
+log = logging.getLogger(__name__)
+
+DEVICE_COOKIE = "gh_did"
+DEVICE_TYP = "gh-device+jwt"
+DEVICE_AUDIENCE = "urn:gatehouse:device"
+DEVICE_SECONDS = 400 * 86400  # browsers cap cookie lifetimes at 400 days
+SIGNIN_SUCCESS = "signin.success"
+SIGNIN_FAILURE = "signin.failure"
+MAX_DEVICE_ID = 64
+
+
+@dataclass
+class GatedSignIn:
+    """An assessed sign-in and the cookies the response must set (a freshly issued device cookie)."""
+
+    risk: SignInRisk
+    device: str
+    cookies: list[str] = field(default_factory=list)
+
+    @property
+    def decision(self) -> str:
+        return self.risk.assessment.decision
+
+
+def location_of(http: HttpRequest) -> tuple[Location | None, str]:
+    headers = http.headers
+    return parse_location(
+        headers.get("cloudfront-viewer-latitude"),
+        headers.get("cloudfront-viewer-longitude"),
+        headers.get("cloudfront-viewer-country"),
+    )
+
+
+def browser_device(http: HttpRequest, tenant_id: TenantId) -> tuple[str, str | None]:
+    """(device id, Set-Cookie or None): the browser's signed device id, minted when missing or invalid."""
+    value = http.cookies().get(DEVICE_COOKIE, "")
+    if value:
+        try:
+            claims = container.tokens().verify(tenant_id, value, typ=DEVICE_TYP, audience=DEVICE_AUDIENCE)
+            device_id = claims.get("sub")
+            if isinstance(device_id, str) and 0 < len(device_id) <= MAX_DEVICE_ID:
+                return device_id, None
+        except TokenInvalid:
+            pass
+    device_id, now = new_id(16), clock.now()
+    claims = {"iss": issuer_url(tenant_id), "sub": device_id, "aud": DEVICE_AUDIENCE, "iat": now}
+    sealed = container.tokens().sign(tenant_id, {**claims, "exp": now + DEVICE_SECONDS}, alg="ES256", typ=DEVICE_TYP)
+    return device_id, cookie(DEVICE_COOKIE, sealed, path=cookie_path(tenant_id), max_age=DEVICE_SECONDS)
+
+
+def assess_password_sign_in(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    result: PasswordAuthentication,
+    password: str,
+    settings: EffectiveSettings,
+    *,
+    device_id: str | None = None,
+) -> GatedSignIn:
+    """Assess a sign-in whose password verified. ``device_id``: the native API's; else the browser cookie's."""
+    cookies: list[str] = []
+    if device_id is None:
+        device_id, device_cookie = browser_device(http, tenant_id)
+        cookies = [device_cookie] if device_cookie else []
+    location, country = location_of(http)
+    attempt = Attempt(
+        now=clock.now(),
+        ip=http.source_ip,
+        location=location,
+        country=country,
+        device=device_digest(device_id[:MAX_DEVICE_ID]),
+        account_failures=result.account_failures,
+        ip_failures=result.ip_failures,
+        breached_password=is_breached(password),
+    )
+    risk = container.risk().assess_sign_in(tenant_id, result.user.user_id, attempt, settings)
+    return GatedSignIn(risk, attempt.device, cookies)
+
+
+def complete_sign_in(http: HttpRequest, tenant_id: TenantId, client: Client, user: User, gated: GatedSignIn) -> None:
+    """The sign-in is done (allowed, or its second factor proven): remember it and record its event."""
+    container.risk().record_sign_in(tenant_id, user.user_id, gated.risk)
+    record_sign_in(http, tenant_id, client, user, gated, amr=("pwd",))
+
+
+def record_sign_in(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    user: User,
+    gated: GatedSignIn,
+    *,
+    amr: tuple[str, ...],
+    reason: str | None = None,
+) -> None:
+    """One ``signin.success`` (or, with a ``reason``, ``signin.failure``) event carrying the risk decision."""
+    details: dict[str, Any] = {
+        "client_id": client.client_id,
+        "method": "pwd",
+        "amr": " ".join(amr),
+        "device": gated.device,
+        "new_device": "new_device" in gated.risk.assessment.signals,
+        **details_of(gated.risk.assessment),
+    }
+    if reason:
+        details["reason"] = reason
+    _record(http, tenant_id, user.user_id, user.user_id, user.tier_node_id, reason, details)
+
+
+def record_failed_sign_in(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    email: str,
+    reason: str,
+    settings: EffectiveSettings,
+    *,
+    user: User | None = None,
+) -> None:
+    """A refused attempt before any risk decision: its event, and (bad credentials) the stuffing counters."""
+    target = user.user_id if user else f"email:{secret_digest(email.strip().lower())[:40]}"
+    node = user.tier_node_id if user else client.tier_node_id
+    details = {"client_id": client.client_id, "method": "pwd", "reason": reason}
+    _record(http, tenant_id, user.user_id if user else "anonymous", target, node, reason, details)
+    if reason == "invalid_credentials":
+        container.risk().record_failed_sign_in(tenant_id, email, http.source_ip, settings, user_agent=http.user_agent)
+
+
+def _record(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    actor: str,
+    target: str,
+    node_id: NodeId,
+    reason: str | None,
+    details: dict[str, Any],
+) -> None:
+    try:
+        container.audit().record(
+            Actor(tenant_id, actor, node_id, http.source_ip, http.user_agent),
+            SIGNIN_FAILURE if reason else SIGNIN_SUCCESS,
+            target,
+            outcome="failure" if reason else "success",
+            details=details,
+        )
+    except Exception:  # the sign-in itself is decided: losing its event must not turn it into an error
+        log.exception("sign-in event could not be stored")
+
+
+def refresh_screen(http: HttpRequest, tenant_id: TenantId, settings: EffectiveSettings) -> Callable[[Grant], bool]:
+    """A check run on the rotated grant: False (the grant is then revoked) when the policy does not allow it."""
+
+    def screen(grant: Grant) -> bool:
+        location, country = location_of(http)
+        attempt = Attempt(now=clock.now(), ip=http.source_ip, location=location, country=country, kind="refresh")
+        assessment = container.risk().assess_refresh(tenant_id, grant.user_id, attempt, settings)
+        if assessment.decision == "allow":
+            return True
+        details = {"client_id": grant.client_id, "grant": grant.grant_id, **details_of(assessment)}
+        try:
+            owner = container.clients().get(tenant_id, grant.client_id)
+            node = owner.tier_node_id if owner else ROOT_NODE
+            actor = Actor(tenant_id, grant.user_id, node, http.source_ip, http.user_agent)
+            container.audit().record(actor, "token.refresh", grant.user_id, outcome="failure", details=details)
+        except Exception:
+            log.exception("refused refresh event could not be stored")
+        return False
+
+    return screen
