@@ -6,6 +6,7 @@ response and guarantees the protocol's own error format (handlers are wrapped by
 
 from chalice.app import Chalice, CORSConfig, Response
 
+from chalicelib.web.account.routes import account_endpoint
 from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
@@ -36,7 +37,7 @@ from chalicelib.web.selfservice.recovery import (
 )
 from chalicelib.web.selfservice.register import register_endpoint, resend_endpoint
 from chalicelib.web.selfservice.verify import invitation_endpoint, verify_endpoint
-from chalicelib.workflows import email_verification
+from chalicelib.workflows import email_verification, privacy
 
 app = Chalice(app_name="gatehouse")
 app.debug = False
@@ -288,3 +289,51 @@ def activate_account(event: dict[str, object], context: object) -> dict[str, obj
 @app.lambda_function(name="DeletePendingAccount")
 def delete_pending_account(event: dict[str, object], context: object) -> dict[str, object]:
     return email_verification.delete_pending_account(event)
+
+
+# --- Step Functions tasks of infra/statemachines/{data_export,account_deletion}.asl.json ------------------------
+
+
+@app.lambda_function(name="BuildDataExport")
+def build_data_export(event: dict[str, object], context: object) -> dict[str, object]:
+    return privacy.build_data_export(event)
+
+
+@app.lambda_function(name="SendDataExportLink")
+def send_data_export_link(event: dict[str, object], context: object) -> dict[str, object]:
+    return privacy.send_data_export_link(event)
+
+
+@app.lambda_function(name="MarkDataExportFailed")
+def mark_data_export_failed(event: dict[str, object], context: object) -> dict[str, object]:
+    return privacy.mark_data_export_failed(event)
+
+
+@app.lambda_function(name="EraseAccount")
+def erase_account(event: dict[str, object], context: object) -> dict[str, object]:
+    return privacy.erase_account(event)
+
+
+# --- account portal (hosted pages) and account API (bearer token): /t/{tenant}/account/... ----------------------
+
+ACCOUNT_METHODS = ["GET", "POST", "PATCH", "DELETE"]
+
+
+@app.route("/t/{tenant}/account", methods=ACCOUNT_METHODS, content_types=BODY_TYPES)
+def account_root(tenant: str) -> Response:
+    return view(account_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/account/{section}", methods=ACCOUNT_METHODS, content_types=BODY_TYPES)
+def account_section(tenant: str, section: str) -> Response:
+    return view(account_endpoint)(app.current_request, tenant, section)
+
+
+@app.route("/t/{tenant}/account/{section}/{item}", methods=ACCOUNT_METHODS, content_types=BODY_TYPES)
+def account_item(tenant: str, section: str, item: str) -> Response:
+    return view(account_endpoint)(app.current_request, tenant, section, item)
+
+
+@app.route("/t/{tenant}/account/{section}/{item}/{sub}", methods=ACCOUNT_METHODS, content_types=BODY_TYPES)
+def account_sub_item(tenant: str, section: str, item: str, sub: str) -> Response:
+    return view(account_endpoint)(app.current_request, tenant, section, item, sub)

@@ -6,6 +6,7 @@ Each adapter is assigned to a variable typed as its port, so mypy proves the ada
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from chalicelib.core import ports
 from chalicelib.services.accounts import AccountService
@@ -26,6 +27,14 @@ from chalicelib.services.tenants import TenantService
 from chalicelib.services.tokens import TokenService
 from chalicelib.services.user_admin import UserAdminService
 from chalicelib.services.verification import VerificationFlow
+
+if TYPE_CHECKING:
+    from chalicelib.services.account_deletion import AccountDeletionService
+    from chalicelib.services.account_profile import AccountProfileService
+    from chalicelib.services.activity import SignInActivity
+    from chalicelib.services.consent_receipts import ConsentReceiptService
+    from chalicelib.services.data_export import DataExportService
+    from chalicelib.services.devices import DeviceService
 
 
 @cache
@@ -128,7 +137,7 @@ def consent() -> ConsentService:
     from chalicelib.storage.consents_repository import DynamoConsentRepository
 
     repository: ports.ConsentRepository = DynamoConsentRepository()
-    return ConsentService(repository)
+    return ConsentService(repository, consent_receipts())
 
 
 @cache
@@ -246,3 +255,89 @@ def risk() -> RiskService:
 
     repository: ports.RiskRepository = DynamoRiskRepository()
     return RiskService(repository, alerts(), audit())
+
+
+# --- self-service account and privacy (issue 8) ----------------------------------------------------------------
+
+
+@cache
+def _account_data_repository() -> ports.AccountDataRepository:
+    from chalicelib.storage.account_data_repository import DynamoAccountDataRepository
+
+    return DynamoAccountDataRepository()
+
+
+@cache
+def _key_encryption() -> ports.KeyEncryption:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+
+    return KmsEnvelopeEncryption()
+
+
+@cache
+def sign_in_activity() -> SignInActivity:
+    from chalicelib.services.activity import SignInActivity
+
+    return SignInActivity(audit())
+
+
+@cache
+def devices() -> DeviceService:
+    from chalicelib.services.devices import DeviceService
+
+    return DeviceService(_authorization_repository(), _grant_repository(), clients())
+
+
+@cache
+def account_profile() -> AccountProfileService:
+    from chalicelib.services.account_profile import AccountProfileService
+
+    return AccountProfileService(_account_data_repository(), _credential_repository(), password_authenticator())
+
+
+@cache
+def consent_receipts() -> ConsentReceiptService:
+    from chalicelib.services.consent_receipts import ConsentReceiptService
+
+    def controller_name(tenant_id: str) -> str:
+        tree = tenants().tree(tenant_id)
+        return str(tenants().effective(tree.tenant_id).get("branding", "display_name") or tree.root.name)
+
+    return ConsentReceiptService(_account_data_repository(), controller_name)
+
+
+@cache
+def data_exports() -> DataExportService:
+    from chalicelib.services.data_export import DataExportService
+    from chalicelib.storage.consents_repository import DynamoConsentRepository
+
+    consents: ports.ConsentRepository = DynamoConsentRepository()
+    return DataExportService(
+        _account_data_repository(),
+        _user_repository(),
+        _credential_repository(),
+        _authorization_repository(),
+        _grant_repository(),
+        consents,
+        audit(),
+        _key_encryption(),
+        workflows(),
+        mailer(),
+        lambda tenant_id, user: tenants().effective(tenant_id, user.tier_node_id),
+    )
+
+
+@cache
+def account_deletion() -> AccountDeletionService:
+    from chalicelib.services.account_deletion import AccountDeletionService
+
+    return AccountDeletionService(
+        _account_data_repository(),
+        _user_repository(),
+        password_authenticator(),
+        devices(),
+        audit(),
+        workflows(),
+        mailer(),
+        groups().remove_member,
+    )

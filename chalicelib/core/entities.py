@@ -90,6 +90,7 @@ class User:
     phone_number: str | None = None
     phone_number_verified: bool = False
     external_id: str | None = None  # the provisioning client's identifier (SCIM ``externalId``)
+    deletion_scheduled_at: int = 0  # the user asked to delete the account; erased after the grace period
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ class LoginSession:
     ip: str = ""
     user_agent: str = ""
     revoked_at: int = 0
+    location: str = ""  # approximate, from CloudFront viewer headers at sign-in ("" when unknown)
 
 
 @dataclass(frozen=True)
@@ -250,3 +252,37 @@ class AuditEvent:
     user_agent: str
     outcome: AuditOutcome
     details: dict[str, Any] = field(default_factory=dict)
+    user_id: str = ""  # the end user the event is about (sign-ins, self-service): indexed per user
+
+
+@dataclass(frozen=True)
+class ConsentReceipt:
+    """A consent receipt (Kantara Consent Receipt Specification v1.1) of one grant or revocation; ``document``
+    is the receipt JSON the user downloads."""
+
+    tenant_id: TenantId
+    user_id: UserId
+    receipt_id: str
+    client_id: ClientId
+    action: Literal["granted", "revoked"]
+    created_at: int
+    document: dict[str, Any]
+
+
+ExportStatus = Literal["pending", "ready", "failed"]
+
+
+@dataclass(frozen=True)
+class DataExport:
+    """A personal data export: built by the data export workflow, stored encrypted, downloaded through a link
+    that only its owner can use, once, before ``expires_at``."""
+
+    tenant_id: TenantId
+    user_id: UserId
+    export_id: str
+    status: ExportStatus
+    requested_at: int
+    expires_at: int
+    link_digest: str | None = None
+    downloaded_at: int = 0
+    size: int = 0

@@ -48,21 +48,25 @@ class Conflict(DomainError):
 
 
 class InvalidCredentials(DomainError):
-    """Credentials did not verify. Never says which part was wrong."""
+    """Credentials did not verify. Never says which part was wrong. ``user_id`` (never shown) names the account
+    when the address has one, for its sign-in activity log."""
 
     public = "The email or password is incorrect."
+    user_id: str | None = None
 
 
 class AccountDisabled(DomainError):
     """The account exists but may not sign in."""
 
     public = "This account cannot sign in."
+    user_id: str | None = None
 
 
 class AccountNotVerified(DomainError):
     """The account's email address is not verified yet."""
 
     public = "Please verify your email address before signing in."
+    user_id: str | None = None
 
 
 class RateLimited(DomainError):

@@ -14,6 +14,8 @@ from chalicelib.core.entities import (
     AuthorizationCode,
     Client,
     Consent,
+    ConsentReceipt,
+    DataExport,
     Grant,
     Group,
     LoginSession,
@@ -137,8 +139,11 @@ class SigningKeyRepository(Protocol):
 class AuthorizationRepository(Protocol):
     """Authorization codes and browser sessions."""
 
-    def save_code(self, code: AuthorizationCode, session: LoginSession | None) -> None:
-        """Store a code (and, on a fresh sign-in, the new session) in one transaction."""
+    def save_code(
+        self, code: AuthorizationCode, session: LoginSession | None, events: Sequence[AuditEvent] = ()
+    ) -> None:
+        """Store a code (and, on a fresh sign-in, the new session and the sign-in's audit events) in one
+        transaction."""
 
     def consume_code(
         self,
@@ -231,6 +236,13 @@ class AuditRepository(Protocol):
         """Newest first, only events older than the ``before`` event id, of that ``action`` (or action prefix
         ending in ``.``) and within ``node_ids`` when given; with the event id to continue from, or None at the end."""
 
+    def list_for_user(self, tenant_id: TenantId, user_id: str, *, since_event_id: str, limit: int) -> list[AuditEvent]:
+        """Events about one end user newer than ``since_event_id``, newest first."""
+
+    def pseudonymize_user(self, tenant_id: TenantId, user_id: str, pseudonym: str) -> int:
+        """Replace the user's id by the pseudonym in every event about or by the user and drop network and
+        personal details; returns the number of events rewritten."""
+
 
 class KeyEncryption(Protocol):
     """Envelope encryption under the service KMS key; the context binds a ciphertext to its owner."""
@@ -311,6 +323,68 @@ class WorkflowEngine(Protocol):
 class HumanVerifier(Protocol):
     def verify(self, token: str, *, remote_ip: str) -> bool:
         """True if the CAPTCHA token proves a human; raises DependencyUnavailable if the provider is unreachable."""
+
+
+class AccountDataRepository(Protocol):
+    """Privileged (it erases accounts): the self-service account's own data: profile edits, consent receipts,
+    data exports and the scheduled deletion."""
+
+    def update_profile(self, tenant_id: TenantId, user_id: UserId, profile: dict[str, Any], *, now: int) -> None:
+        """Replace the profile of an existing user; NotFound otherwise."""
+
+    def schedule_deletion(self, tenant_id: TenantId, user_id: UserId, *, at: int) -> None:
+        """Mark an active user for deletion; NotFound if the user is gone or not active."""
+
+    def cancel_deletion(self, tenant_id: TenantId, user_id: UserId) -> bool:
+        """Clear the mark; False if none was set."""
+
+    def add_receipt(self, receipt: ConsentReceipt) -> None: ...
+
+    def list_receipts(self, tenant_id: TenantId, user_id: UserId) -> list[ConsentReceipt]:
+        """Oldest first."""
+
+    def create_export(self, export: DataExport) -> None: ...
+
+    def get_export(self, tenant_id: TenantId, user_id: UserId, export_id: str) -> DataExport | None: ...
+
+    def list_exports(self, tenant_id: TenantId, user_id: UserId) -> list[DataExport]: ...
+
+    def store_export_file(
+        self,
+        tenant_id: TenantId,
+        user_id: UserId,
+        export_id: str,
+        *,
+        parts: Sequence[bytes],
+        size: int,
+        expires_at: int,
+    ) -> None:
+        """Write the (encrypted) file chunks and mark the export ready."""
+
+    def set_export_link(
+        self, tenant_id: TenantId, user_id: UserId, export_id: str, *, link_digest: str, expires_at: int
+    ) -> None:
+        """Replace the download link of a ready, not yet downloaded export; CodeInvalid otherwise."""
+
+    def mark_export_failed(self, tenant_id: TenantId, user_id: UserId, export_id: str) -> None: ...
+
+    def consume_export(
+        self, tenant_id: TenantId, user_id: UserId, export_id: str, *, link_digest: str, now: int
+    ) -> tuple[DataExport, list[bytes]]:
+        """Use the download link once (ready, unexpired, this digest) and return the file chunks; CodeInvalid
+        otherwise."""
+
+    def erase_user(
+        self,
+        tenant_id: TenantId,
+        user_id: UserId,
+        *,
+        verification_ids: Sequence[str] = (),
+        throttle_subjects: Sequence[str] = (),
+    ) -> dict[str, int]:
+        """Delete every item holding the user's personal data: the user's partition (profile, consents,
+        receipts, exports and anything else kept there), the email guard with the password, sessions, grants,
+        authorization codes, verification links and the sign-in throttle of the address. Counts per kind."""
 
 
 Json = dict[str, Any]

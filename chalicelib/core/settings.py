@@ -70,6 +70,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "consent": {
         "remember": True,
     },
+    "privacy": {
+        # Account deletion: signing in during this time cancels it; then every personal data item is erased.
+        "deletion_grace_seconds": 7 * 86400,
+        # A personal data export is kept (encrypted) and its single-use download link works this long.
+        "export_link_seconds": 24 * 3600,
+    },
 }
 
 # Adaptive authentication: the risk engine's policy (every key documented in core/risk.py).
@@ -143,6 +149,14 @@ def _check_self_service(doc: Mapping[str, Mapping[str, Any]]) -> None:
                 raise ValueError(f"setting '{section}.{key}' must be between 1 and {180 * 86400}")
     if "schema" in doc.get("attributes", {}):
         parse_schema(doc["attributes"]["schema"])
+    _check_privacy(doc)
+
+
+def _check_privacy(doc: Mapping[str, Mapping[str, Any]]) -> None:
+    for key, value in doc.get("privacy", {}).items():
+        # Step Functions waits at most a year; both must be at least a second.
+        if key.endswith("_seconds") and not 1 <= value <= 180 * 86400:
+            raise ValueError(f"setting 'privacy.{key}' must be between 1 and {180 * 86400}")
 
 
 def effective_settings(chain: Sequence[tuple[str, Mapping[str, Any]]]) -> EffectiveSettings:

@@ -6,6 +6,7 @@ Details are a small flat map of names and values describing the change; keys tha
 
 from __future__ import annotations
 
+import builtins
 import re
 import secrets
 import time
@@ -96,3 +97,53 @@ class AuditService:
         if action is not None and not ACTION.match(action):
             raise InvalidInput("Unknown event type.", fields={"type": "invalid"})
         return self._repository.list_events(tenant_id, limit=limit, before=before, action=action, node_ids=node_ids)
+
+    # --- events about end users (sign-ins, self-service): indexed per user ------------------------------------
+
+    def user_event(
+        self,
+        tenant_id: TenantId,
+        user_id: str,
+        action: str,
+        *,
+        node_id: NodeId,
+        source_ip: str,
+        user_agent: str,
+        outcome: AuditOutcome = "success",
+        actor: str | None = None,
+        target_id: str | None = None,
+        details: Mapping[str, Scalar] | None = None,
+    ) -> AuditEvent:
+        """An event about end user ``user_id`` ("" when unknown, e.g. a failed sign-in for an unknown address),
+        not yet stored: ``append`` it, or write it inside another transaction."""
+        now = clock.now()
+        millis = now * 1000 + int(time.time() * 1000) % 1000
+        return AuditEvent(
+            tenant_id=tenant_id,
+            event_id=f"{millis:013d}-{secrets.token_hex(8)}",
+            action=action,
+            actor=actor if actor is not None else (user_id or "anonymous"),
+            target_id=(target_id if target_id is not None else user_id)[:256],
+            node_id=node_id,
+            occurred_at=now,
+            source_ip=source_ip[:64],
+            user_agent=user_agent[:512],
+            outcome=outcome,
+            details=_safe_details(details or {}),
+            user_id=user_id,
+        )
+
+    def append(self, event: AuditEvent) -> None:
+        self._repository.append(event, expires_at=event.occurred_at + RETENTION_SECONDS)
+
+    def list_for_user(
+        self, tenant_id: TenantId, user_id: str, *, days: int, limit: int = 500
+    ) -> builtins.list[AuditEvent]:
+        """The user's events of the last ``days`` days, newest first."""
+        since = (clock.now() - days * 86400) * 1000
+        return self._repository.list_for_user(tenant_id, user_id, since_event_id=f"{since:013d}", limit=limit)
+
+    def pseudonymize_user(self, tenant_id: TenantId, user_id: str) -> tuple[str, int]:
+        """At erasure: the user's events keep happening to one random pseudonym; returns (pseudonym, count)."""
+        pseudonym = f"erased-{secrets.token_hex(8)}"
+        return pseudonym, self._repository.pseudonymize_user(tenant_id, user_id, pseudonym)

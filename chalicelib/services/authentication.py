@@ -63,14 +63,20 @@ class PasswordAuthenticator:
             raise RateLimited(retry_after=blocked_until - now, detail="throttled")
         if not verify_password(login.password_hash if login else None, password) or login is None:
             self._record_failure(tenant_id, email_subject, ip_subject, now, settings)
-            raise InvalidCredentials(detail="password mismatch or unknown account")
+            failure = InvalidCredentials(detail="password mismatch or unknown account")
+            failure.user_id = login.user_id if login else None
+            raise failure
         if throttles.get(email_subject, {}).get("failures"):
             self._throttles.reset(tenant_id, email_subject)
         user = self._users.get(tenant_id, login.user_id)
         if user is None or user.status == "disabled":
-            raise AccountDisabled(detail="disabled or missing user record")
+            disabled = AccountDisabled(detail="disabled or missing user record")
+            disabled.user_id = login.user_id
+            raise disabled
         if user.status == "pending" or not user.email_verified:
-            raise AccountNotVerified()
+            unverified = AccountNotVerified()
+            unverified.user_id = login.user_id
+            raise unverified
         if login.password_hash and needs_rehash(login.password_hash):
             self._credentials.set_password_hash(tenant_id, login.email, hash_password(password))
         return PasswordAuthentication(

@@ -7,13 +7,13 @@ carries the grant id (``gid``), so revoking the grant revokes everything issued 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.digests import constant_time_equals, s256, secret_digest
-from chalicelib.core.entities import AuthorizationCode, Client, Grant, LoginSession, User
+from chalicelib.core.entities import AuditEvent, AuthorizationCode, Client, Grant, LoginSession, User
 from chalicelib.core.errors import AlreadyExists, CodeInvalid, RiskRefused, ScopeNotAllowed, TokenInvalid
 from chalicelib.core.ids import ClientId, TenantId, UserId, new_id, new_secret
 from chalicelib.core.ports import AuthorizationRepository, GrantRepository
@@ -52,7 +52,9 @@ class AuthorizationService:
         *,
         new_session: bool,
         settings: EffectiveSettings,
+        events: Sequence[AuditEvent] = (),
     ) -> str:
+        """A code for the request; ``events`` (the sign-in's audit events) are written in the same transaction."""
         code = new_secret()
         self._codes.save_code(
             AuthorizationCode(
@@ -73,6 +75,7 @@ class AuthorizationService:
                 grant_id=new_id(),
             ),
             session if new_session else None,
+            events,
         )
         return code
 

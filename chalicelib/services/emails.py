@@ -112,6 +112,37 @@ SPECS: dict[str, Spec] = {
         "",
         "If you did not do this, contact support right away.",
     ),
+    "data_export_ready": Spec(
+        "Your {brand} data export is ready",
+        "Your data export is ready",
+        "The copy of your personal data you asked for is ready: your profile, sign-in methods, consents, sessions "
+        "and sign-in activity, in one JSON file.",
+        "Download your data",
+        "The link works once, only while you are signed in to your account, and expires in {validity}. If you did "
+        "not ask for this, change your password.",
+    ),
+    "account_deletion_scheduled": Spec(
+        "Your {brand} account will be deleted",
+        "Your account is scheduled for deletion",
+        "You asked to delete your {brand} account. It will be deleted for good in {validity}, with all your "
+        "personal data, and every device was signed out.",
+        "",
+        "Changed your mind? Sign in before then and the deletion is cancelled.",
+    ),
+    "account_deletion_cancelled": Spec(
+        "Your {brand} account will not be deleted",
+        "Account deletion cancelled",
+        "You signed in to your {brand} account, so the deletion you asked for was cancelled.",
+        "",
+        "If you still want to delete it, ask again in your account settings.",
+    ),
+    "account_deleted": Spec(
+        "Your {brand} account was deleted",
+        "Your account was deleted",
+        "As you asked, your {brand} account and the personal data in it were deleted.",
+        "",
+        "This is the last email you receive from us about this account.",
+    ),
 }
 
 

@@ -35,6 +35,7 @@ class SessionService:
         settings: EffectiveSettings,
         ip: str,
         user_agent: str,
+        location: str = "",
     ) -> tuple[LoginSession, str]:
         """A new session (not yet stored: it is written with the first authorization code) and its cookie."""
         now = clock.now()
@@ -50,6 +51,7 @@ class SessionService:
             secret_digest=secret_digest(secret),
             ip=ip,
             user_agent=user_agent,
+            location=location,
         )
         return session, f"{session.session_id}.{user.user_id}.{secret}"
 

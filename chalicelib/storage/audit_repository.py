@@ -16,6 +16,7 @@ from chalicelib.storage.models import AuditItem
 
 PAGE = 100
 MAX_EXAMINED = 2000
+RETENTION_SECONDS = 400 * 24 * 3600  # the audit service's retention (events written inside other transactions)
 
 
 def _to_event(tenant_id: TenantId, item: AuditItem) -> AuditEvent:
@@ -31,6 +32,30 @@ def _to_event(tenant_id: TenantId, item: AuditItem) -> AuditEvent:
         user_agent=item.user_agent or "",
         outcome="failure" if item.outcome == "failure" else "success",
         details=dict(item.details or {}),
+        user_id=item.user_id or "",
+    )
+
+
+def audit_item_for(event: AuditEvent, expires_at: int | None = None) -> AuditItem:
+    """The item of an event (also used inside other repositories' transactions). Events about an end user are
+    indexed by that user (``UserIndex``), so their activity can be listed and, at erasure, pseudonymized."""
+    retention = expires_at if expires_at is not None else event.occurred_at + RETENTION_SECONDS
+    return AuditItem(
+        keys.audit_events(event.tenant_id),
+        event.event_id,
+        event_type=event.action,
+        outcome=event.outcome,
+        occurred_at=event.occurred_at,
+        details=event.details,
+        ttl=datetime.fromtimestamp(retention, tz=UTC),
+        actor=event.actor,
+        target_id=event.target_id,
+        node_id=event.node_id,
+        source_ip=event.source_ip,
+        user_agent=event.user_agent,
+        user_id=event.user_id or None,
+        gsi1pk=keys.audit_user_index(event.tenant_id, event.user_id) if event.user_id else None,
+        gsi1sk=event.event_id if event.user_id else None,
     )
 
 
@@ -44,20 +69,7 @@ def _matches(event: AuditEvent, action: str | None, node_ids: frozenset[NodeId] 
 class DynamoAuditRepository:
     @translate_errors
     def append(self, event: AuditEvent, *, expires_at: int) -> None:
-        AuditItem(
-            keys.audit_events(event.tenant_id),
-            event.event_id,
-            event_type=event.action,
-            outcome=event.outcome,
-            occurred_at=event.occurred_at,
-            details=event.details,
-            ttl=datetime.fromtimestamp(expires_at, tz=UTC),
-            actor=event.actor,
-            target_id=event.target_id,
-            node_id=event.node_id,
-            source_ip=event.source_ip,
-            user_agent=event.user_agent,
-        ).save(condition=AuditItem.pk.does_not_exist())
+        audit_item_for(event, expires_at).save(condition=AuditItem.pk.does_not_exist())
 
     @translate_errors
     def list_events(
@@ -91,3 +103,49 @@ class DynamoAuditRepository:
                 return found, None
             if examined >= MAX_EXAMINED:
                 return found, position
+
+    @translate_errors
+    def list_for_user(self, tenant_id: TenantId, user_id: str, *, since_event_id: str, limit: int) -> list[AuditEvent]:
+        """Events about one end user newer than ``since_event_id``, newest first (at most ``limit``)."""
+        items = AuditItem.user_index.query(
+            keys.audit_user_index(tenant_id, user_id),
+            AuditItem.gsi1sk > since_event_id,
+            scan_index_forward=False,
+            limit=limit,
+            page_size=min(limit, PAGE),
+        )
+        return [_to_event(tenant_id, item) for item in items]
+
+    @translate_errors
+    def pseudonymize_user(self, tenant_id: TenantId, user_id: str, pseudonym: str) -> int:
+        """Replace the user's id by ``pseudonym`` in every event about or by the user, and drop the network
+        details and free-text details of those events; returns how many events were rewritten."""
+        found: dict[str, AuditItem] = {
+            item.sk: item for item in AuditItem.user_index.query(keys.audit_user_index(tenant_id, user_id))
+        }
+        # Admin and provisioning events name the user as target or actor without indexing it.
+        mentions = (AuditItem.target_id == user_id) | (AuditItem.actor == user_id)
+        for item in AuditItem.query(keys.audit_events(tenant_id), filter_condition=mentions):
+            found.setdefault(item.sk, item)
+        for item in found.values():
+            item.update(
+                actions=[
+                    AuditItem.actor.set(pseudonym if item.actor == user_id else item.actor or ""),
+                    AuditItem.target_id.set(pseudonym if item.target_id == user_id else item.target_id or ""),
+                    AuditItem.user_id.set(pseudonym if item.user_id else ""),
+                    AuditItem.source_ip.set(""),
+                    AuditItem.user_agent.set(""),
+                    AuditItem.details.set(_pseudonymous_details(item.details or {})),
+                    AuditItem.gsi1pk.remove(),
+                    AuditItem.gsi1sk.remove(),
+                ]
+            )
+        return len(found)
+
+
+# Detail values that describe the event, not the person; everything else (emails, locations, devices) goes.
+KEPT_DETAILS = frozenset({"client_id", "reason", "method", "amr", "scope", "status", "kind", "fields", "count"})
+
+
+def _pseudonymous_details(details: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in details.items() if k in KEPT_DETAILS}

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.core.entities import AuthorizationCode, LoginSession, User
+from chalicelib.core.entities import AuditEvent, AuthorizationCode, LoginSession, User
 from chalicelib.core.errors import CodeInvalid
 from chalicelib.core.ids import ClientId, TenantId, UserId
 from chalicelib.storage import keys
+from chalicelib.storage.audit_repository import audit_item_for
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import is_condition_failure, translate_errors
-from chalicelib.storage.models import AuthorizationCodeItem, MainItem, SessionItem, UserItem
+from chalicelib.storage.models import AuditItem, AuthorizationCodeItem, MainItem, SessionItem, UserItem
 from chalicelib.storage.users_repository import to_user, user_key
 
 CODE = "CODE"
@@ -57,6 +59,7 @@ def _to_session(item: SessionItem) -> LoginSession:
         ip=item.ip or "",
         user_agent=item.user_agent or "",
         revoked_at=int(item.revoked_at or 0),
+        location=item.location or "",
     )
 
 
@@ -77,15 +80,20 @@ def _session_item(session: LoginSession) -> SessionItem:
         expires_at=session.expires_at,
         ip=session.ip,
         user_agent=session.user_agent[:512],
+        location=session.location[:128],
     )
 
 
 class DynamoAuthorizationRepository:
     @translate_errors
-    def save_code(self, code: AuthorizationCode, session: LoginSession | None) -> None:
+    def save_code(
+        self, code: AuthorizationCode, session: LoginSession | None, events: Sequence[AuditEvent] = ()
+    ) -> None:
         item = AuthorizationCodeItem(
             keys.authorization_code(code.tenant_id, code.code_digest),
             CODE,
+            gsi1pk=keys.user_codes_index(code.tenant_id, code.user_id),
+            gsi1sk=f"{code.expires_at:012d}",
             ttl=_ttl(code.expires_at),
             tenant_id=code.tenant_id,
             client_id=code.client_id,
@@ -102,12 +110,16 @@ class DynamoAuthorizationRepository:
             expires_at=code.expires_at,
             grant_id=code.grant_id,
         )
-        if session is None:
+        if session is None and not events:
             item.save(condition=MainItem.pk.does_not_exist())
             return
+        # The sign-in's audit events ride in the same transaction (it may span tables): no extra request.
         with transaction() as tx:
-            tx.save(_session_item(session), condition=MainItem.pk.does_not_exist())
+            if session is not None:
+                tx.save(_session_item(session), condition=MainItem.pk.does_not_exist())
             tx.save(item, condition=MainItem.pk.does_not_exist())
+            for event in events:
+                tx.save(audit_item_for(event), condition=AuditItem.pk.does_not_exist())
 
     @translate_errors
     def consume_code(

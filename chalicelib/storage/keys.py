@@ -116,3 +116,28 @@ def stuffing_window(tenant_id: TenantId, kind: str, subject: str, window: int) -
     """Credential-stuffing counter: the distinct accounts failing from one IP (``IP``) or the distinct IPs failing
     on one account (``ACCOUNT``) within one time window."""
     return f"{_t(tenant_id)}#STUFFING#{_part(kind)}#{_part(subject)}#{window}"
+
+
+# --- self-service account (issue 8) ---------------------------------------------------------------------------
+
+
+def user_codes_index(tenant_id: TenantId, user_id: str) -> str:
+    """GSI1 partition of a user's authorization codes (they hold a claims snapshot: erasure must find them)."""
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#CODES"
+
+
+def audit_user_index(tenant_id: TenantId, user_id: str) -> str:
+    """Audit table index partition of the events about one end user (sign-ins, self-service changes)."""
+    return f"{_t(tenant_id)}#AUDIT#USER#{_part(user_id)}"
+
+
+def consent_receipt_sk(created_at: int, receipt_id: str) -> str:
+    return f"RECEIPT#{created_at:012d}#{_part(receipt_id)}"
+
+
+def data_export_sk(export_id: str) -> str:
+    return f"EXPORT#{_part(export_id)}"
+
+
+def data_export_part_sk(export_id: str, part: int) -> str:
+    return f"EXPORT#{_part(export_id)}#PART#{part:04d}"

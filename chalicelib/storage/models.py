@@ -100,6 +100,7 @@ class UserItem(MainItem, discriminator="user"):
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
     external_id = UnicodeAttribute(null=True)
+    deletion_scheduled_at = NumberAttribute(default=0)
 
 
 class GroupItem(MainItem, discriminator="group"):
@@ -201,6 +202,7 @@ class SessionItem(MainItem, discriminator="session"):
     ip = UnicodeAttribute(default="")
     user_agent = UnicodeAttribute(default="")
     revoked_at = NumberAttribute(default=0)
+    location = UnicodeAttribute(default="")
 
 
 class ConsentItem(MainItem, discriminator="consent"):
@@ -250,6 +252,50 @@ class VerificationItem(MainItem, discriminator="verification"):
     resume = JSONAttribute(null=True)
 
 
+class ConsentReceiptItem(MainItem, discriminator="consent_receipt"):
+    """A Kantara consent receipt, in the user's partition (``SK = RECEIPT#<time>#<id>``)."""
+
+    tenant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    receipt_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    created_at = NumberAttribute()
+    document = JSONAttribute()
+
+
+class DataExportItem(MainItem, discriminator="data_export"):
+    """A personal data export request, in the user's partition; the file is in DataExportPartItems."""
+
+    tenant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    export_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    requested_at = NumberAttribute()
+    expires_at = NumberAttribute()
+    link_digest = UnicodeAttribute(null=True)
+    downloaded_at = NumberAttribute(default=0)
+    size = NumberAttribute(default=0)
+    parts = NumberAttribute(default=0)
+
+
+class DataExportPartItem(MainItem, discriminator="data_export_part"):
+    """One chunk of an export file: gzip-compressed JSON, envelope-encrypted under the service KMS key."""
+
+    payload = BinaryAttribute(legacy_encoding=False)
+
+
+class AuditUserIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+    """Events about one end user, time-ordered: ``GSI1PK = T#<tenant>#AUDIT#USER#<user>``, ``GSI1SK`` = event id."""
+
+    class Meta:
+        index_name = "UserIndex"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
 class AuditItem(Model):
     class Meta:
         table_name = settings().audit_table
@@ -268,6 +314,10 @@ class AuditItem(Model):
     node_id = UnicodeAttribute(null=True)
     source_ip = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(null=True, attr_name="GSI1SK")
+    user_index = AuditUserIndex()
 
 
 MAIN_MODELS: tuple[type[MainItem], ...] = (MainItem,)

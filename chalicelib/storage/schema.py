@@ -56,4 +56,33 @@ def create_tables() -> list[str]:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             created.append(model.Meta.table_name)
+        else:
+            add_missing_indexes(model)
     return created
+
+
+def add_missing_indexes(model: Any) -> list[str]:
+    """Add GSIs a model gained since its table was created (an on-disk local stack from an older version)."""
+    connection = model._get_connection()
+    description = connection.describe_table()
+    present = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in model._indexes.values():
+        name = index.Meta.index_name
+        if name in present:
+            continue
+        index_hash, index_range = _key_attrs(index.Meta.attributes)
+        key_schema = [{"AttributeName": index_hash.attr_name, "KeyType": "HASH"}]
+        definitions = [{"AttributeName": index_hash.attr_name, "AttributeType": str(index_hash.attr_type)}]
+        if index_range is not None:
+            key_schema.append({"AttributeName": index_range.attr_name, "KeyType": "RANGE"})
+            definitions.append({"AttributeName": index_range.attr_name, "AttributeType": str(index_range.attr_type)})
+        connection.connection.client.update_table(
+            TableName=model.Meta.table_name,
+            AttributeDefinitions=definitions,
+            GlobalSecondaryIndexUpdates=[
+                {"Create": {"IndexName": name, "KeySchema": key_schema, "Projection": {"ProjectionType": "ALL"}}}
+            ],
+        )
+        added.append(name)
+    return added

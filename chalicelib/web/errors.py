@@ -420,3 +420,50 @@ def admin_endpoint(handler: Handler) -> Handler:
             return json_response(body, status, headers)
 
     return wrapper
+
+
+# --- account API (JSON, the user's bearer token) ----------------------------------------------------------------
+
+ACCOUNT_STATUS: dict[type[Exception], tuple[int, str]] = {
+    **ADMIN_STATUS,
+    domain.CodeInvalid: (400, "invalid_link"),
+    domain.InvalidCredentials: (400, "invalid_request"),
+}
+
+
+def account_endpoint(handler: Handler) -> Handler:
+    """``{"error", "error_description", "fields"?}`` JSON errors; 401/403 carry a Bearer challenge (RFC 6750)."""
+
+    @functools.wraps(handler)
+    def wrapper(request: HttpRequest, tenant: str, *args: Any) -> HttpResponse:
+        try:
+            return handler(request, tenant, *args)
+        except Exception as error:
+            found = next((ACCOUNT_STATUS[c] for c in type(error).__mro__ if c in ACCOUNT_STATUS), None)
+            if found is None:
+                log.exception("unhandled error in the account API")
+                return json_response({"error": "server_error"}, 500, dict(NO_STORE))
+            status, code = found
+            if isinstance(error, BadRequest):
+                status = error.status
+            if isinstance(error, OAuthError) and error.status not in (401, 403):
+                status = error.status
+            description = str(getattr(error, "public", "") or getattr(error, "description", "") or error)
+            if isinstance(error, MissingBearer):
+                description = "An access token is required."
+            body: dict[str, Any] = {"error": code, "error_description": description}
+            if isinstance(error, domain.InvalidInput) and error.fields:
+                body["fields"] = error.fields
+            headers = dict(NO_STORE)
+            if isinstance(error, domain.RateLimited):
+                headers["Retry-After"] = str(error.retry_after)
+            if status in (401, 403):
+                challenge = f'Bearer realm="account/{safe_realm(tenant)}"'
+                if not isinstance(error, MissingBearer):
+                    challenge += f', error="{code if status == 401 else "insufficient_scope"}"'
+                headers["WWW-Authenticate"] = challenge
+            if isinstance(error, domain.DomainError):
+                log.info("account API error: %s %s", type(error).__name__, error.detail)
+            return json_response(body, status, headers)
+
+    return wrapper

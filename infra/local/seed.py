@@ -20,6 +20,7 @@ TENANT = "demo"
 WEB_CLIENT = "demo-web"
 MOBILE_CLIENT = "demo-mobile"
 MOBILE_REDIRECT = "com.example.demo:/callback"
+PARTNER_CLIENT = "demo-partner"  # a third-party app: asks for consent (shown and revocable in the account portal)
 USER_EMAIL = "alice@example.com"
 
 
@@ -78,6 +79,20 @@ def seed_demo(base_url: str | None = None, *, persist: bool = False) -> dict[str
             first_party=True,
         )
 
+    if clients.get(tenant_id, PARTNER_CLIENT) is None:
+        _, partner_secret = clients.create(
+            tenant_id,
+            name="Demo partner app",
+            client_type="confidential",
+            client_id=PARTNER_CLIENT,
+            redirect_uris=callbacks,
+            post_logout_redirect_uris=callbacks,
+            first_party=False,
+        )
+        saved["partner_secret"] = str(partner_secret)
+    elif "partner_secret" not in saved:
+        saved["partner_secret"] = clients.rotate_secret(tenant_id, PARTNER_CLIENT)
+
     accounts = container.accounts()
     effective = tenants.effective(tenant_id)
     try:
@@ -121,4 +136,18 @@ def seed_demo(base_url: str | None = None, *, persist: bool = False) -> dict[str
             quote_via=quote,
         ),
         "outbox": f"{base}/_local/outbox",
+        "account_portal": f"{issuer}/account",
+        "partner_client_id": PARTNER_CLIENT,
+        "partner_client_secret": saved["partner_secret"],
+        "partner_login_url": f"{issuer}/authorize?"
+        + urlencode(
+            {
+                "client_id": PARTNER_CLIENT,
+                "response_type": "code",
+                "scope": "openid profile email offline_access",
+                "redirect_uri": f"{base}/_local/callback",
+                "state": "partner",
+            },
+            quote_via=quote,
+        ),
     }

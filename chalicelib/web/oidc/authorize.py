@@ -7,12 +7,13 @@ error is shown as a page and never redirected; after that, errors go back to the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from chalicelib import container
 from chalicelib.core import clock
-from chalicelib.core.entities import Client, LoginSession, User
+from chalicelib.core.entities import AuditEvent, Client, LoginSession, User
 from chalicelib.core.ids import TenantId
 from chalicelib.services.authorization import CodeRequest
 from chalicelib.services.tokens import issuer_url
@@ -214,10 +215,11 @@ def code_redirect(
     session: LoginSession,
     *,
     new_session: bool,
+    events: Sequence[AuditEvent] = (),
 ) -> str:
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
     code = container.authorization().issue_code(
-        tenant_id, request.code_request(), user, session, new_session=new_session, settings=settings
+        tenant_id, request.code_request(), user, session, new_session=new_session, settings=settings, events=events
     )
     return with_query(request.redirect_uri, {"code": code, "state": request.state, "iss": issuer_url(tenant_id)})
 

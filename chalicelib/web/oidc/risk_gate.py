@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib import container
 from chalicelib.core import clock
-from chalicelib.core.digests import secret_digest
-from chalicelib.core.entities import Client, Grant, User
+from chalicelib.core.entities import AuditEvent, Client, Grant, User
 from chalicelib.core.errors import TokenInvalid
 from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, new_id
 from chalicelib.core.risk import Attempt, Location, parse_location
 from chalicelib.core.settings import EffectiveSettings
-from chalicelib.services.audit import Actor
 from chalicelib.services.authentication import PasswordAuthentication
 from chalicelib.services.risk import SignInRisk, details_of, device_digest, is_breached
 from chalicelib.services.tokens import issuer_url
@@ -34,7 +32,6 @@ DEVICE_COOKIE = "gh_did"
 DEVICE_TYP = "gh-device+jwt"
 DEVICE_AUDIENCE = "urn:gatehouse:device"
 DEVICE_SECONDS = 400 * 86400  # browsers cap cookie lifetimes at 400 days
-SIGNIN_SUCCESS = "signin.success"
 SIGNIN_FAILURE = "signin.failure"
 MAX_DEVICE_ID = 64
 
@@ -107,74 +104,54 @@ def assess_password_sign_in(
     return GatedSignIn(risk, attempt.device, cookies)
 
 
-def complete_sign_in(http: HttpRequest, tenant_id: TenantId, client: Client, user: User, gated: GatedSignIn) -> None:
-    """The sign-in is done (allowed, or its second factor proven): remember it and record its event."""
+def complete_sign_in(tenant_id: TenantId, user: User, gated: GatedSignIn) -> None:
+    """The sign-in is done (allowed, or its second factor proven): remember its device, place and hour."""
     container.risk().record_sign_in(tenant_id, user.user_id, gated.risk)
-    record_sign_in(http, tenant_id, client, user, gated, amr=("pwd",))
 
 
-def record_sign_in(
-    http: HttpRequest,
-    tenant_id: TenantId,
-    client: Client,
-    user: User,
-    gated: GatedSignIn,
-    *,
-    amr: tuple[str, ...],
-    reason: str | None = None,
+def with_risk(event: AuditEvent, gated: GatedSignIn) -> AuditEvent:
+    """The sign-in event with the risk decision and its signals added to its details."""
+    return replace(event, details={**event.details, **details_of(gated.risk.assessment)})
+
+
+def record_refusal(
+    http: HttpRequest, tenant_id: TenantId, client: Client, user: User, gated: GatedSignIn, *, reason: str
 ) -> None:
-    """One ``signin.success`` (or, with a ``reason``, ``signin.failure``) event carrying the risk decision."""
+    """A ``signin.failure`` event for a sign-in the risk policy refused (the password was right)."""
     details: dict[str, Any] = {
         "client_id": client.client_id,
         "method": "pwd",
-        "amr": " ".join(amr),
+        "reason": reason,
         "device": gated.device,
-        "new_device": "new_device" in gated.risk.assessment.signals,
         **details_of(gated.risk.assessment),
     }
-    if reason:
-        details["reason"] = reason
-    _record(http, tenant_id, user.user_id, user.user_id, user.tier_node_id, reason, details)
+    _record_user_event(http, tenant_id, user.user_id, user.tier_node_id, SIGNIN_FAILURE, details)
 
 
-def record_failed_sign_in(
-    http: HttpRequest,
-    tenant_id: TenantId,
-    client: Client,
-    email: str,
-    reason: str,
-    settings: EffectiveSettings,
-    *,
-    user: User | None = None,
+def count_failed_sign_in(http: HttpRequest, tenant_id: TenantId, email: str, settings: EffectiveSettings) -> None:
+    """Bad credentials feed the credential-stuffing counters (which may block the IP or the account)."""
+    container.risk().record_failed_sign_in(tenant_id, email, http.source_ip, settings, user_agent=http.user_agent)
+
+
+def _record_user_event(
+    http: HttpRequest, tenant_id: TenantId, user_id: str, node_id: NodeId, action: str, details: dict[str, Any]
 ) -> None:
-    """A refused attempt before any risk decision: its event, and (bad credentials) the stuffing counters."""
-    target = user.user_id if user else f"email:{secret_digest(email.strip().lower())[:40]}"
-    node = user.tier_node_id if user else client.tier_node_id
-    details = {"client_id": client.client_id, "method": "pwd", "reason": reason}
-    _record(http, tenant_id, user.user_id if user else "anonymous", target, node, reason, details)
-    if reason == "invalid_credentials":
-        container.risk().record_failed_sign_in(tenant_id, email, http.source_ip, settings, user_agent=http.user_agent)
-
-
-def _record(
-    http: HttpRequest,
-    tenant_id: TenantId,
-    actor: str,
-    target: str,
-    node_id: NodeId,
-    reason: str | None,
-    details: dict[str, Any],
-) -> None:
+    audit = container.audit()
     try:
-        container.audit().record(
-            Actor(tenant_id, actor, node_id, http.source_ip, http.user_agent),
-            SIGNIN_FAILURE if reason else SIGNIN_SUCCESS,
-            target,
-            outcome="failure" if reason else "success",
-            details=details,
+        audit.append(
+            audit.user_event(
+                tenant_id,
+                user_id,
+                action,
+                node_id=node_id,
+                source_ip=http.source_ip,
+                user_agent=http.user_agent,
+                outcome="failure",
+                details=details,
+            )
         )
-    except Exception:  # the sign-in itself is decided: losing its event must not turn it into an error
-        log.exception("sign-in event could not be stored")
+    except Exception:  # the request is decided: losing its event must not turn it into an error
+        log.exception("%s event could not be stored", action)
 
 
 def refresh_screen(http: HttpRequest, tenant_id: TenantId, settings: EffectiveSettings) -> Callable[[Grant], bool]:
@@ -187,13 +164,9 @@ def refresh_screen(http: HttpRequest, tenant_id: TenantId, settings: EffectiveSe
         if assessment.decision == "allow":
             return True
         details = {"client_id": grant.client_id, "grant": grant.grant_id, **details_of(assessment)}
-        try:
-            owner = container.clients().get(tenant_id, grant.client_id)
-            node = owner.tier_node_id if owner else ROOT_NODE
-            actor = Actor(tenant_id, grant.user_id, node, http.source_ip, http.user_agent)
-            container.audit().record(actor, "token.refresh", grant.user_id, outcome="failure", details=details)
-        except Exception:
-            log.exception("refused refresh event could not be stored")
+        owner = container.clients().get(tenant_id, grant.client_id)
+        node = owner.tier_node_id if owner else ROOT_NODE
+        _record_user_event(http, tenant_id, grant.user_id, node, "token.refresh", details)
         return False
 
     return screen

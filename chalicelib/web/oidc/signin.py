@@ -21,6 +21,7 @@ from chalicelib.web.oidc.authorize import (
     session_cookie,
 )
 from chalicelib.web.oidc.pages import error_page
+from chalicelib.web.oidc.signin_activity import device_cookie, record_failure, sign_in_context
 
 MAX_EMAIL = 254
 MAX_PASSWORD = 1024
@@ -50,46 +51,62 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
             http, tenant_id, client, request, status=400, field_errors=field_errors, email=email[:MAX_EMAIL]
         )
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    context = sign_in_context(http, client.client_id)
     try:
         result = container.password_authenticator().authenticate(
             tenant_id, email, password, ip=http.source_ip, settings=settings
         )
-    except (InvalidCredentials, InvalidInput):
-        risk_gate.record_failed_sign_in(http, tenant_id, client, email, "invalid_credentials", settings)
+    except (InvalidCredentials, InvalidInput) as error:
+        record_failure(tenant_id, email, "invalid_credentials", context, error)
+        risk_gate.count_failed_sign_in(http, tenant_id, email, settings)
         return login_page(
             http, tenant_id, client, request, status=401, error="login.error.invalid_credentials", email=email
         )
     except RateLimited as error:
-        risk_gate.record_failed_sign_in(http, tenant_id, client, email, "rate_limited", settings)
+        record_failure(tenant_id, email, "rate_limited", context)
         response = login_page(
             http, tenant_id, client, request, status=429, error="login.error.too_many_attempts", email=email
         )
         response.headers["Retry-After"] = str(error.retry_after)
         return response
-    except AccountNotVerified:
-        risk_gate.record_failed_sign_in(http, tenant_id, client, email, "unverified", settings)
+    except AccountNotVerified as error:
+        record_failure(tenant_id, email, "unverified", context, error)
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.unverified", email=email, offer_resend=True
         )
-    except AccountDisabled:
-        risk_gate.record_failed_sign_in(http, tenant_id, client, email, "disabled", settings)
+    except AccountDisabled as error:
+        record_failure(tenant_id, email, "disabled", context, error)
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
         )
     gated = risk_gate.assess_password_sign_in(http, tenant_id, result, password, settings)
     if gated.decision != "allow":
         return _refuse(http, tenant_id, client, request, result.user, gated, email)
+    if result.user.deletion_scheduled_at:
+        container.account_deletion().cancel(tenant_id, result.user)  # signing in cancels a requested deletion
     session, cookie_value = container.sessions().start(
-        tenant_id, result.user, amr=result.amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
+        tenant_id,
+        result.user,
+        amr=result.amr,
+        settings=settings,
+        ip=http.source_ip,
+        user_agent=http.user_agent,
+        location=context.location,
     )
-    risk_gate.complete_sign_in(http, tenant_id, client, result.user, gated)
+    risk_gate.complete_sign_in(tenant_id, result.user, gated)
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
+    event = container.sign_in_activity().success_event(tenant_id, result.user, context, amr=result.amr, method="pwd")
+    event = risk_gate.with_risk(event, gated)
+    device = device_cookie(tenant_id, context, result.user.user_id)
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, result.user.user_id, request.scope, forced=forced):
         container.sessions().store(session)
-        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie, *gated.cookies])
-    response = redirect(code_redirect(tenant_id, client, request, result.user, session, new_session=True))
-    response.cookies.extend([cookie, *gated.cookies])
+        container.sign_in_activity().record(event)
+        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie, device, *gated.cookies])
+    response = redirect(
+        code_redirect(tenant_id, client, request, result.user, session, new_session=True, events=[event])
+    )
+    response.cookies.extend([cookie, device, *gated.cookies])
     return response
 
 
@@ -105,7 +122,7 @@ def _refuse(
     """The risk policy blocks the sign-in, or asks for a second factor this account cannot give."""
     blocked = gated.decision == "block"
     reason = "risk_blocked" if blocked else "risk_second_factor_unavailable"
-    risk_gate.record_sign_in(http, tenant_id, client, user, gated, amr=("pwd",), reason=reason)
+    risk_gate.record_refusal(http, tenant_id, client, user, gated, reason=reason)
     error = "login.error.risk_blocked" if blocked else "login.error.risk_second_factor"
     response = login_page(http, tenant_id, client, request, status=403, error=error, email=email)
     response.cookies.extend(gated.cookies)

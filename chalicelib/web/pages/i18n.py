@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from chalicelib.web.pages.account_messages import ACCOUNT_DE, ACCOUNT_EN, ACCOUNT_FR
+
 SUPPORTED_LOCALES: Final = ("en", "de", "fr")
 DEFAULT_LOCALE: Final = "en"
 
@@ -587,3 +589,9 @@ def _parse_range(item: str) -> tuple[str, float] | None:
             return None
         q = float(raw)
     return tag, q
+
+
+# The account portal's pages.
+MESSAGES["en"].update(ACCOUNT_EN)
+MESSAGES["de"].update(ACCOUNT_DE)
+MESSAGES["fr"].update(ACCOUNT_FR)

@@ -94,7 +94,17 @@ def _environment() -> jinja2.Environment:
         auto_reload=False,  # templates ship with the Lambda package; skip the per-render stat()
     )
     environment.filters["href"] = href
+    environment.filters["isotime"] = isotime
     return environment
+
+
+def isotime(epoch: object) -> str:
+    """Epoch seconds as ``2026-01-31 14:05 UTC`` (account pages)."""
+    import datetime as dt
+
+    if not isinstance(epoch, int) or epoch <= 0:
+        return ""
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _template_name(template: str) -> str:

@@ -1,0 +1,284 @@
+"""The self-service account's own data: profile edits, scheduled deletion, consent receipts, data exports, and
+the erasure of everything an account left in the main table.
+
+Receipts and exports live in the user's partition (``PK = T#<tenant>#USER#<user>``), next to the profile and the
+consents, so erasing the partition erases them; sessions, grants and codes are found through their per-user GSI1
+partitions, the email guard through the user's address, verification links and throttles by their derived keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.core.entities import ConsentReceipt, DataExport
+from chalicelib.core.errors import CodeInvalid, NotFound
+from chalicelib.core.ids import ClientId, TenantId, UserId
+from chalicelib.storage import keys
+from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.models import (
+    ConsentReceiptItem,
+    DataExportItem,
+    DataExportPartItem,
+    EmailLoginItem,
+    MainItem,
+    ThrottleItem,
+    UserItem,
+    VerificationItem,
+)
+from chalicelib.storage.users_repository import LOGIN, PROFILE, THROTTLE, normalize_email
+
+VERIFY = "VERIFY"
+
+
+def _ttl(epoch: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch + 86400, tz=dt.UTC)
+
+
+def _to_receipt(item: ConsentReceiptItem) -> ConsentReceipt:
+    return ConsentReceipt(
+        tenant_id=TenantId(item.tenant_id),
+        user_id=UserId(item.user_id),
+        receipt_id=item.receipt_id,
+        client_id=ClientId(item.client_id),
+        action="revoked" if item.action == "revoked" else "granted",
+        created_at=int(item.created_at),
+        document=dict(item.document or {}),
+    )
+
+
+def _to_export(item: DataExportItem) -> DataExport:
+    status = item.status if item.status in ("pending", "ready", "failed") else "failed"
+    return DataExport(
+        tenant_id=TenantId(item.tenant_id),
+        user_id=UserId(item.user_id),
+        export_id=item.export_id,
+        status=status,  # type: ignore[arg-type]
+        requested_at=int(item.requested_at),
+        expires_at=int(item.expires_at),
+        link_digest=item.link_digest,
+        downloaded_at=int(item.downloaded_at or 0),
+        size=int(item.size or 0),
+    )
+
+
+class DynamoAccountDataRepository:
+    @translate_errors
+    def update_profile(self, tenant_id: TenantId, user_id: UserId, profile: dict[str, Any], *, now: int) -> None:
+        try:
+            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
+                actions=[UserItem.profile.set(profile), UserItem.updated_at.set(now)],
+                condition=MainItem.pk.exists(),
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise NotFound("Unknown user.") from error
+            raise
+
+    @translate_errors
+    def schedule_deletion(self, tenant_id: TenantId, user_id: UserId, *, at: int) -> None:
+        try:
+            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
+                actions=[UserItem.deletion_scheduled_at.set(at)],
+                condition=MainItem.pk.exists() & (UserItem.status == "active"),
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise NotFound("Unknown user.") from error
+            raise
+
+    @translate_errors
+    def cancel_deletion(self, tenant_id: TenantId, user_id: UserId) -> bool:
+        try:
+            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
+                actions=[UserItem.deletion_scheduled_at.set(0)],
+                condition=MainItem.pk.exists() & (UserItem.deletion_scheduled_at > 0),
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    # --- consent receipts ------------------------------------------------------------------------------------
+
+    @translate_errors
+    def add_receipt(self, receipt: ConsentReceipt) -> None:
+        ConsentReceiptItem(
+            keys.user(receipt.tenant_id, receipt.user_id),
+            keys.consent_receipt_sk(receipt.created_at, receipt.receipt_id),
+            tenant_id=receipt.tenant_id,
+            user_id=receipt.user_id,
+            receipt_id=receipt.receipt_id,
+            client_id=receipt.client_id,
+            action=receipt.action,
+            created_at=receipt.created_at,
+            document=receipt.document,
+        ).save(condition=MainItem.pk.does_not_exist())
+
+    @translate_errors
+    def list_receipts(self, tenant_id: TenantId, user_id: UserId) -> list[ConsentReceipt]:
+        return [
+            _to_receipt(item)
+            for item in ConsentReceiptItem.query(keys.user(tenant_id, user_id), MainItem.sk.startswith("RECEIPT#"))
+            if isinstance(item, ConsentReceiptItem)
+        ]
+
+    # --- data exports ----------------------------------------------------------------------------------------
+
+    @translate_errors
+    def create_export(self, export: DataExport) -> None:
+        DataExportItem(
+            keys.user(export.tenant_id, export.user_id),
+            keys.data_export_sk(export.export_id),
+            ttl=_ttl(export.expires_at),
+            tenant_id=export.tenant_id,
+            user_id=export.user_id,
+            export_id=export.export_id,
+            status=export.status,
+            requested_at=export.requested_at,
+            expires_at=export.expires_at,
+        ).save(condition=MainItem.pk.does_not_exist())
+
+    @translate_errors
+    def get_export(self, tenant_id: TenantId, user_id: UserId, export_id: str) -> DataExport | None:
+        try:
+            return _to_export(DataExportItem.get(keys.user(tenant_id, user_id), keys.data_export_sk(export_id)))
+        except DoesNotExist:
+            return None
+
+    @translate_errors
+    def list_exports(self, tenant_id: TenantId, user_id: UserId) -> list[DataExport]:
+        return [
+            _to_export(item)
+            for item in DataExportItem.query(keys.user(tenant_id, user_id), MainItem.sk.startswith("EXPORT#"))
+            if isinstance(item, DataExportItem)
+        ]
+
+    @translate_errors
+    def store_export_file(
+        self,
+        tenant_id: TenantId,
+        user_id: UserId,
+        export_id: str,
+        *,
+        parts: Sequence[bytes],
+        size: int,
+        expires_at: int,
+    ) -> None:
+        partition = keys.user(tenant_id, user_id)
+        # Parts first, then the ready mark: a download never sees a half-written file. Re-running overwrites.
+        for index, payload in enumerate(parts):
+            DataExportPartItem(
+                partition, keys.data_export_part_sk(export_id, index), payload=payload, ttl=_ttl(expires_at)
+            ).save()
+        DataExportItem(partition, keys.data_export_sk(export_id)).update(
+            actions=[
+                DataExportItem.status.set("ready"),
+                DataExportItem.parts.set(len(parts)),
+                DataExportItem.size.set(size),
+                DataExportItem.expires_at.set(expires_at),
+                DataExportItem.ttl.set(_ttl(expires_at)),
+            ],
+            condition=MainItem.pk.exists() & (DataExportItem.downloaded_at == 0),
+        )
+
+    @translate_errors
+    def set_export_link(
+        self, tenant_id: TenantId, user_id: UserId, export_id: str, *, link_digest: str, expires_at: int
+    ) -> None:
+        try:
+            DataExportItem(keys.user(tenant_id, user_id), keys.data_export_sk(export_id)).update(
+                actions=[DataExportItem.link_digest.set(link_digest), DataExportItem.expires_at.set(expires_at)],
+                condition=(DataExportItem.status == "ready") & (DataExportItem.downloaded_at == 0),
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise CodeInvalid(detail="export not ready or already downloaded") from error
+            raise
+
+    @translate_errors
+    def mark_export_failed(self, tenant_id: TenantId, user_id: UserId, export_id: str) -> None:
+        try:
+            DataExportItem(keys.user(tenant_id, user_id), keys.data_export_sk(export_id)).update(
+                actions=[DataExportItem.status.set("failed")], condition=MainItem.pk.exists()
+            )
+        except UpdateError as error:
+            if not is_condition_failure(error):
+                raise
+
+    @translate_errors
+    def consume_export(
+        self, tenant_id: TenantId, user_id: UserId, export_id: str, *, link_digest: str, now: int
+    ) -> tuple[DataExport, list[bytes]]:
+        item = DataExportItem(keys.user(tenant_id, user_id), keys.data_export_sk(export_id))
+        try:
+            item.update(
+                actions=[DataExportItem.downloaded_at.set(now)],
+                condition=(DataExportItem.status == "ready")
+                & (DataExportItem.downloaded_at == 0)
+                & (DataExportItem.expires_at > now)
+                & (DataExportItem.link_digest == link_digest),
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise CodeInvalid("This download link is invalid, expired or was used.") from error
+            raise
+        partition = keys.user(tenant_id, user_id)
+        parts = [
+            bytes(part.payload)
+            for part in DataExportPartItem.query(partition, MainItem.sk.startswith(f"EXPORT#{export_id}#PART#"))
+            if isinstance(part, DataExportPartItem)
+        ]
+        if len(parts) != int(item.parts or 0):
+            raise CodeInvalid("This export is incomplete.", detail="missing export parts")
+        return _to_export(item), parts
+
+    # --- erasure ---------------------------------------------------------------------------------------------
+
+    @translate_errors
+    def erase_user(
+        self,
+        tenant_id: TenantId,
+        user_id: UserId,
+        *,
+        verification_ids: Sequence[str] = (),
+        throttle_subjects: Sequence[str] = (),
+    ) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        doomed: list[MainItem] = []
+
+        def take(kind: str, items: Sequence[MainItem]) -> None:
+            counts[kind] = counts.get(kind, 0) + len(items)
+            doomed.extend(items)
+
+        partition = list(MainItem.query(keys.user(tenant_id, user_id)))
+        for item in partition:
+            if isinstance(item, UserItem) and item.email:
+                try:
+                    login = EmailLoginItem.get(keys.email_login(tenant_id, normalize_email(item.email)), LOGIN)
+                except DoesNotExist:
+                    continue
+                if login.user_id == user_id:
+                    take("email_guard", [login])
+        take("user_partition", partition)
+        for kind, index in (
+            ("sessions", keys.user_sessions_index(tenant_id, user_id)),
+            ("grants", keys.user_grants_index(tenant_id, user_id)),
+            ("authorization_codes", keys.user_codes_index(tenant_id, user_id)),
+        ):
+            take(kind, list(MainItem.gsi1.query(index)))
+        wanted = [(keys.verification(tenant_id, v), VERIFY) for v in verification_ids]
+        wanted += [(keys.throttle(tenant_id, s), THROTTLE) for s in throttle_subjects]
+        for found in MainItem.batch_get(wanted) if wanted else []:
+            if isinstance(found, VerificationItem) and found.user_id == user_id:
+                take("verifications", [found])
+            elif isinstance(found, ThrottleItem):
+                take("throttles", [found])
+        with MainItem.batch_write() as batch:
+            for item in doomed:
+                batch.delete(item)
+        return counts
