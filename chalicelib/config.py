@@ -32,6 +32,8 @@ class Settings:
     turnstile_site_key: str = ""
     turnstile_secret: str = ""
     turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    # SNS topic of security alerts (credential stuffing, account locks) for tenants to subscribe to.
+    alerts_topic_arn: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -60,5 +62,8 @@ def settings() -> Settings:
         turnstile_secret=env.get("GATEHOUSE_TURNSTILE_SECRET", ""),
         turnstile_verify_url=env.get(
             "GATEHOUSE_TURNSTILE_VERIFY_URL", "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+        ),
+        alerts_topic_arn=env.get(
+            "GATEHOUSE_ALERTS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:gatehouse-local-security-alerts"
         ),
     )

@@ -23,6 +23,7 @@ from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
 from chalicelib.services.request_limits import RequestLimiter
+from chalicelib.services.risk import RiskService
 from chalicelib.services.roles import RoleService
 from chalicelib.services.saml_sp import SamlSpService
 from chalicelib.services.sessions import SessionService
@@ -351,6 +352,21 @@ def mfa() -> MfaService:
 @cache
 def password_changer() -> PasswordChanger:
     return PasswordChanger(_credential_repository())
+
+
+@cache
+def alerts() -> ports.AlertPublisher:
+    from chalicelib.outbound.sns_alerts import SnsAlertPublisher
+
+    return SnsAlertPublisher()
+
+
+@cache
+def risk() -> RiskService:
+    from chalicelib.storage.risk_repository import DynamoRiskRepository
+
+    repository: ports.RiskRepository = DynamoRiskRepository()
+    return RiskService(repository, alerts(), audit())
 
 
 # --- self-service account and privacy (issue 8) ----------------------------------------------------------------

@@ -162,3 +162,9 @@ class ChallengeClosed(CodeInvalid):
     """The second-factor step is used up, locked after too many wrong codes, or expired: start again."""
 
     public = "Too many wrong codes or too slow. Please start again."
+
+
+class RiskRefused(CodeInvalid):
+    """The tier's risk policy refused a token refresh (the grant has been revoked): the user must sign in again."""
+
+    public = "This session was ended by the security policy. Please sign in again."

@@ -34,6 +34,7 @@ from chalicelib.core.entities import (
 )
 from chalicelib.core.federation import FederatedIdentity, FederatedLogin, IdentityProvider, Webhook
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
+from chalicelib.core.risk import RiskProfile
 from chalicelib.core.saml import SamlRequest, SamlSpKey
 
 
@@ -570,3 +571,31 @@ class RoleRepository(Protocol):
 
     def holders(self, tenant_id: TenantId, role: str) -> list[RoleAssignment]:
         """Every assignment of the role in the tenant."""
+
+
+class RiskRepository(Protocol):
+    """The risk engine's state: per-user sign-in history, credential-stuffing counters, fraud blocks."""
+
+    def get_profile(self, tenant_id: TenantId, user_id: UserId) -> RiskProfile:
+        """The user's history (an empty one if the user never signed in)."""
+
+    def save_profile(self, tenant_id: TenantId, user_id: UserId, profile: RiskProfile, *, expires_at: int) -> None: ...
+
+    def delete_profile(self, tenant_id: TenantId, user_id: UserId) -> None: ...
+
+    def count_stuffing(
+        self, tenant_id: TenantId, *, ip: str, account: str, window: int, expires_at: int
+    ) -> tuple[int, int]:
+        """Record a failed (IP, account digest) pair in the window; (accounts from the IP, IPs on the account)."""
+
+    def block(self, tenant_id: TenantId, subject: str, *, now: int, base: int, most: int) -> int | None:
+        """Block a throttle subject (``IP#..``/``EMAIL#..``) with a doubling duration unless already blocked;
+        the new ``blocked_until``, or None when it was blocked already."""
+
+    def set_block(self, tenant_id: TenantId, subject: str, *, until: int, expires_at: int) -> None:
+        """Block (or, with ``until`` 0, unblock) a throttle subject outright: admin lock and unlock."""
+
+
+class AlertPublisher(Protocol):
+    def publish(self, tenant_id: TenantId, kind: str, payload: dict[str, Any]) -> None:
+        """Publish a security alert for the tenant to consume; raises DependencyUnavailable."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core.attributes import parse_schema
+from chalicelib.core.risk import DEFAULT_POLICY, validate_policy
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "branding": {
@@ -81,6 +82,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Adaptive authentication: the risk engine's policy (every key documented in core/risk.py).
+DEFAULTS["risk"] = copy.deepcopy(DEFAULT_POLICY)
+
 SECTIONS = frozenset(DEFAULTS)
 
 TOKEN_ALGS = ("RS256", "ES256")
@@ -115,6 +119,7 @@ def validate_settings(partial: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                 raise ValueError(f"setting '{section}.{key}' must be of type {type(default).__name__}")
         clean[section] = dict(values)
     _check_values(clean)
+    validate_policy(clean.get("risk", {}))
     return clean
 
 

@@ -40,8 +40,16 @@ def read_outbox() -> list[dict[str, Any]]:
             text = str(sms.message)
             entry = _entry("sms", [str(sms.phone_number)], None, text, None)
             entries.append((_sent_at(sms), len(entries), entry))
+        for topic in list(backend.topics.values()):  # security alerts published to topics
+            for notification in list(topic.sent_notifications):
+                alert = _alert(topic.arn, notification[2], notification[1])
+                entries.append((_sent_at(notification), len(entries), alert))
     entries.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [entry | {"sent_at": sent_at.isoformat().replace("+00:00", "Z")} for sent_at, _, entry in entries]
+
+
+def _alert(topic_arn: str, subject: str | None, message: str) -> dict[str, Any]:
+    return {"to": [topic_arn], "subject": subject, "text": message, "html": None, "links": [], "channel": "alert"}
 
 
 def _backends(backend_dict: Any) -> list[Any]:

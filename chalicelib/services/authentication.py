@@ -29,10 +29,24 @@ class PasswordAuthentication:
     # Identifies the password that was checked (a digest of its stored hash), so a follow-up step such as a
     # required password change can prove it acts on that same password, and works once.
     password_version: str = ""
+    # Failed attempts in the current window before this success (risk signals: failed-attempt velocity).
+    account_failures: int = 0
+    ip_failures: int = 0
 
 
 def _subjects(email: str, ip: str) -> tuple[str, str]:
     return f"EMAIL#{secret_digest(email.strip().lower())[:40]}", f"IP#{ip or 'unknown'}"
+
+
+def throttle_subjects(email: str, ip: str) -> tuple[str, str]:
+    """The throttle subjects (account email digest, source IP) a sign-in attempt is counted and blocked under."""
+    return _subjects(email, ip)
+
+
+def _recent_failures(throttle: dict[str, int] | None, now: int) -> int:
+    if not throttle or throttle.get("window_start", 0) < now - WINDOW_SECONDS:
+        return 0
+    return int(throttle.get("failures", 0))
 
 
 class PasswordAuthenticator:
@@ -68,7 +82,12 @@ class PasswordAuthenticator:
             raise unverified
         if login.password_hash and needs_rehash(login.password_hash):
             self._credentials.set_password_hash(tenant_id, login.email, hash_password(password))
-        return PasswordAuthentication(user=user, password_version=password_version(login.password_hash))
+        return PasswordAuthentication(
+            user=user,
+            password_version=password_version(login.password_hash),
+            account_failures=_recent_failures(throttles.get(email_subject), now),
+            ip_failures=_recent_failures(throttles.get(ip_subject), now),
+        )
 
     def _record_failure(
         self, tenant_id: TenantId, email_subject: str, ip_subject: str, now: int, settings: EffectiveSettings

@@ -7,14 +7,14 @@ carries the grant id (``gid``), so revoking the grant revokes everything issued 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.digests import constant_time_equals, s256, secret_digest
 from chalicelib.core.entities import AuditEvent, AuthorizationCode, Client, Grant, LoginSession, User
-from chalicelib.core.errors import AlreadyExists, CodeInvalid, ScopeNotAllowed, TokenInvalid
+from chalicelib.core.errors import AlreadyExists, CodeInvalid, RiskRefused, ScopeNotAllowed, TokenInvalid
 from chalicelib.core.ids import ClientId, TenantId, UserId, new_id, new_secret
 from chalicelib.core.ports import AuthorizationRepository, GrantRepository
 from chalicelib.core.settings import EffectiveSettings
@@ -152,7 +152,9 @@ class AuthorizationService:
         refresh_token: str,
         scope: tuple[str, ...] | None,
         settings: EffectiveSettings,
+        screen: Callable[[Grant], bool] | None = None,
     ) -> dict[str, Any]:
+        """Rotate the refresh token; ``screen`` (the risk check) may refuse the rotated grant, which revokes it."""
         parsed = parse_refresh_token(refresh_token)
         if parsed is None:
             raise CodeInvalid(detail="malformed refresh token")
@@ -174,6 +176,9 @@ class AuthorizationService:
             grace_seconds=int(settings.get("tokens", "refresh_reuse_grace_seconds")),
         )
         new_token = f"{grant_id}.{grant.generation}.{new_token.rsplit('.', 1)[1]}"
+        if screen is not None and not screen(grant):
+            self._grants.revoke(tenant_id, grant_id, now=clock.now())
+            raise RiskRefused(detail="refresh refused by the risk policy")
         if scope is not None:
             if not set(scope) <= set(grant.scope):
                 raise ScopeNotAllowed(detail="scope exceeds the grant")

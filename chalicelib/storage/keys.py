@@ -135,6 +135,17 @@ def identity_provider_sk(name: str) -> str:
     return f"IDP#{_part(name)}"
 
 
+def risk_profile_sk() -> str:
+    """The user's sign-in history lives in the user's partition (``keys.user``) under this sort key."""
+    return "RISK"
+
+
+def stuffing_window(tenant_id: TenantId, kind: str, subject: str, window: int) -> str:
+    """Credential-stuffing counter: the distinct accounts failing from one IP (``IP``) or the distinct IPs failing
+    on one account (``ACCOUNT``) within one time window."""
+    return f"{_t(tenant_id)}#STUFFING#{_part(kind)}#{_part(subject)}#{window}"
+
+
 # --- self-service account (issue 8) ---------------------------------------------------------------------------
 
 

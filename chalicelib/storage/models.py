@@ -476,3 +476,20 @@ class RoleAssignmentItem(MainItem, discriminator="role_assignment"):
     node_id = UnicodeAttribute()
     assigned_at = NumberAttribute()
     assigned_by = UnicodeAttribute(default="")
+
+
+class RiskProfileItem(MainItem, discriminator="risk_profile"):
+    """A user's sign-in history for the risk engine (``core.risk.RiskProfile``), next to the user's profile."""
+
+    devices = JSONAttribute(default=list)
+    countries = JSONAttribute(default=list)
+    last_location = JSONAttribute(null=True)
+    last_location_at = NumberAttribute(default=0)
+    hours = JSONAttribute(default=list)
+    sign_ins = NumberAttribute(default=0)
+
+
+class StuffingItem(MainItem, discriminator="stuffing"):
+    """Distinct digests (accounts for an IP, IPs for an account) that failed in one window; grown with ADD."""
+
+    members = UnicodeSetAttribute(null=True)

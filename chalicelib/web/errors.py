@@ -152,6 +152,7 @@ class AuthorizeRedirect(Exception):
 
 
 OAUTH_ERRORS: dict[type[Exception], Callable[[Exception], OAuthError]] = {
+    domain.RiskRefused: lambda e: InvalidGrant(str(getattr(e, "public", ""))),
     domain.CodeInvalid: lambda e: InvalidGrant(
         "The grant is invalid, expired, revoked or was issued to another client."
     ),

@@ -33,6 +33,7 @@ STATE_FILE = LOCAL_DIR / "stack.json"
 STATE_MACHINE_ROLE_ARN = "arn:aws:iam::123456789012:role/gatehouse-local-state-machines"
 DEFAULT_EMAIL_SENDER = "no-reply@gatehouse.local"
 LOCK_WAIT_SECONDS = 120.0
+ALERTS_TOPIC = "gatehouse-local-security-alerts"  # chalicelib.config's default GATEHOUSE_ALERTS_TOPIC_ARN
 
 
 class StackLocked(EmulatorError):
@@ -161,6 +162,7 @@ class LocalStack:
         sender = os.environ.get("GATEHOUSE_EMAIL_SENDER", DEFAULT_EMAIL_SENDER)
         session.client("ses").verify_email_identity(EmailAddress=sender)
         register_state_machines(session.client("stepfunctions"), STATE_MACHINE_ROLE_ARN)
+        session.client("sns").create_topic(Name=ALERTS_TOPIC)  # idempotent: same name, same ARN
 
     def ensure_moto_state(self) -> bool:
         """Put moto-side resources back if moto's backends were reset (``mock_aws`` does that); True if it had to."""

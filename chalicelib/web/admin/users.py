@@ -21,6 +21,7 @@ from chalicelib.services.audit import Actor
 from chalicelib.services.tokens import issuer_url
 from chalicelib.services.user_admin import UserQuery
 from chalicelib.web.admin.access import NO_STORE, AdminAccess, authorize
+from chalicelib.web.admin.security import SECURITY_ACTIONS, security_action
 from chalicelib.web.audit import Note, audited
 from chalicelib.web.errors import InvalidRequest, admin_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response, single
@@ -136,10 +137,12 @@ def user_item_endpoint(request: HttpRequest, tenant: str, user_id: str) -> HttpR
 def user_action_endpoint(request: HttpRequest, tenant: str, user_id: str, action: str) -> HttpResponse:
     access = authorize(request, tenant)
     tree, actor, reach = access.tree, access.actor, access.reach
-    if action not in ACTIONS:
+    if action not in ACTIONS and action not in SECURITY_ACTIONS:
         raise NotFound(f"There is no '{action[:64]}' action.")
     if request.method != "POST":
         raise InvalidRequest("Use POST.", status=405)
+    if action in SECURITY_ACTIONS:
+        return security_action(request, access, user_id, action)
     service = container.user_admin()
     with _audited_on_user(actor, ACTIONS[action], tree, reach, user_id) as note:
         if action == "revoke-sessions":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from chalicelib import container
@@ -11,13 +12,17 @@ from chalicelib.core.entities import Client
 from chalicelib.core.ids import TenantId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.web.errors import InvalidGrant, InvalidRequest, InvalidScope
-from chalicelib.web.http import single
+from chalicelib.web.http import HttpRequest, single
+from chalicelib.web.oidc.risk_gate import refresh_screen
 
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 §3.3
 
 Form = dict[str, list[str]]
 Grant = Callable[[TenantId, Client, Form, EffectiveSettings], dict[str, Any]]
+# The token request being served (set by the token endpoint): grants that look at the request itself (the risk
+# check on refresh reads the source IP and CloudFront location headers) take it from here.
+CURRENT_REQUEST: ContextVar[HttpRequest | None] = ContextVar("current_token_request", default=None)
 
 
 def parse_scope(value: str | None) -> tuple[str, ...] | None:
@@ -48,8 +53,14 @@ def refresh_token(tenant_id: TenantId, client: Client, form: Form, settings: Eff
     token = single(form, "refresh_token")
     if not token:
         raise InvalidRequest("refresh_token is required.")
+    http = CURRENT_REQUEST.get()
     return container.authorization().refresh(
-        tenant_id, client, refresh_token=token, scope=parse_scope(single(form, "scope")), settings=settings
+        tenant_id,
+        client,
+        refresh_token=token,
+        scope=parse_scope(single(form, "scope")),
+        settings=settings,
+        screen=refresh_screen(http, tenant_id, settings) if http is not None else None,
     )
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from chalicelib import container
-from chalicelib.core.entities import Client
+from chalicelib.core.entities import Client, User
 from chalicelib.core.errors import AccountDisabled, AccountNotVerified, InvalidCredentials, InvalidInput, RateLimited
 from chalicelib.core.federation import discover_by_email
 from chalicelib.core.ids import TenantId
 from chalicelib.web.errors import AccessDenied, page_endpoint
 from chalicelib.web.federation import flow as federation_flow
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
-from chalicelib.web.oidc import flow
+from chalicelib.web.oidc import flow, risk_gate
 from chalicelib.web.oidc.authorize import (
     SESSION_COOKIE,
     AuthorizationRequest,
@@ -67,6 +67,7 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         )
     except (InvalidCredentials, InvalidInput) as error:
         record_failure(tenant_id, email, "invalid_credentials", context, error)
+        risk_gate.count_failed_sign_in(http, tenant_id, email, settings)
         return login_page(
             http, tenant_id, client, request, status=401, error="login.error.invalid_credentials", email=email
         )
@@ -87,6 +88,9 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
         )
+    gated = risk_gate.assess_password_sign_in(http, tenant_id, result, password, settings)
+    if gated.decision != "allow":
+        return _refuse(http, tenant_id, client, request, result.user, gated, email)
     if result.user.deletion_scheduled_at:
         container.account_deletion().cancel(tenant_id, result.user)  # signing in cancels a requested deletion
     from chalicelib.web.mfa.signin import after_password
@@ -103,18 +107,39 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         user_agent=http.user_agent,
         location=context.location,
     )
+    risk_gate.complete_sign_in(tenant_id, result.user, gated)
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
     event = container.sign_in_activity().success_event(tenant_id, result.user, context, amr=result.amr, method="pwd")
+    event = risk_gate.with_risk(event, gated)
     device = device_cookie(tenant_id, context, result.user.user_id)
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, result.user.user_id, request.scope, forced=forced):
         container.sessions().store(session)
         container.sign_in_activity().record(event)
-        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie, device])
+        return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie, device, *gated.cookies])
     response = redirect(
         code_redirect(tenant_id, client, request, result.user, session, new_session=True, events=[event])
     )
-    response.cookies.extend([cookie, device])
+    response.cookies.extend([cookie, device, *gated.cookies])
+    return response
+
+
+def _refuse(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    user: User,
+    gated: risk_gate.GatedSignIn,
+    email: str,
+) -> HttpResponse:
+    """The risk policy blocks the sign-in, or asks for a second factor this account cannot give."""
+    blocked = gated.decision == "block"
+    reason = "risk_blocked" if blocked else "risk_second_factor_unavailable"
+    risk_gate.record_refusal(http, tenant_id, client, user, gated, reason=reason)
+    error = "login.error.risk_blocked" if blocked else "login.error.risk_second_factor"
+    response = login_page(http, tenant_id, client, request, status=403, error=error, email=email)
+    response.cookies.extend(gated.cookies)
     return response
 
 

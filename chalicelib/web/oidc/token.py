@@ -6,7 +6,7 @@ from chalicelib import container
 from chalicelib.web.errors import NO_STORE, InvalidRequest, UnauthorizedClient, UnsupportedGrantType, oauth_endpoint
 from chalicelib.web.http import FORM, HttpRequest, HttpResponse, json_response, single
 from chalicelib.web.oidc.client_auth import authenticate_client
-from chalicelib.web.oidc.grants import GRANTS
+from chalicelib.web.oidc.grants import CURRENT_REQUEST, GRANTS
 
 
 @oauth_endpoint
@@ -27,4 +27,8 @@ def token_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
     if grant_type not in client.grant_types:
         raise UnauthorizedClient("This client may not use this grant type.")
     settings = container.tenants().effective(tree.tenant_id, client.tier_node_id)
-    return json_response(grant(tree.tenant_id, client, form, settings), headers=NO_STORE)
+    current = CURRENT_REQUEST.set(request)
+    try:
+        return json_response(grant(tree.tenant_id, client, form, settings), headers=NO_STORE)
+    finally:
+        CURRENT_REQUEST.reset(current)

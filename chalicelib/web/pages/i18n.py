@@ -475,6 +475,32 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     },
 }
 
+# Adaptive authentication (risk engine) messages.
+MESSAGES["en"].update(
+    {
+        "login.error.risk_blocked": "This sign-in was blocked for your protection. "
+        "If this was you, try again later or contact support.",
+        "login.error.risk_second_factor": "This sign-in looks unusual and needs a second factor, "
+        "but none is set up for this account. Please contact support.",
+    }
+)
+MESSAGES["de"].update(
+    {
+        "login.error.risk_blocked": "Diese Anmeldung wurde zu Ihrem Schutz blockiert. "
+        "Wenn Sie es waren, versuchen Sie es später erneut oder wenden Sie sich an den Support.",
+        "login.error.risk_second_factor": "Diese Anmeldung wirkt ungewöhnlich und erfordert einen zweiten Faktor, "
+        "für dieses Konto ist aber keiner eingerichtet. Bitte wenden Sie sich an den Support.",
+    }
+)
+MESSAGES["fr"].update(
+    {
+        "login.error.risk_blocked": "Cette connexion a été bloquée pour votre protection. "
+        "Si c'était vous, réessayez plus tard ou contactez le support.",
+        "login.error.risk_second_factor": "Cette connexion semble inhabituelle et demande un second facteur, "
+        "mais aucun n'est configuré pour ce compte. Veuillez contacter le support.",
+    }
+)
+
 
 class _KeepMissing(dict[str, object]):
     """Format arguments that leave an unknown placeholder visible instead of raising."""

@@ -1,0 +1,172 @@
+"""Adaptive authentication at the protocol edge: what the request says about a sign-in or refresh (device cookie,
+CloudFront viewer location, source IP), the risk service's decision, and the sign-in events that record it.
+
+The device cookie is a long-lived JWS (tenant ES256 key, its own ``typ`` and audience, so it never passes as a
+token) naming a random device id; only a digest of the id reaches the risk history and the events. The location
+comes from CloudFront's viewer headers, which CloudFront sets itself (the API must only be reachable through it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from chalicelib import container
+from chalicelib.core import clock
+from chalicelib.core.entities import AuditEvent, Client, Grant, User
+from chalicelib.core.errors import TokenInvalid
+from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, new_id
+from chalicelib.core.risk import Attempt, Location, parse_location
+from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.authentication import PasswordAuthentication
+from chalicelib.services.risk import SignInRisk, details_of, device_digest, is_breached
+from chalicelib.services.tokens import issuer_url
+from chalicelib.web.http import HttpRequest, cookie
+from chalicelib.web.oidc.urls import cookie_path
+
+log = logging.getLogger(__name__)
+
+DEVICE_COOKIE = "gh_did"
+DEVICE_TYP = "gh-device+jwt"
+DEVICE_AUDIENCE = "urn:gatehouse:device"
+DEVICE_SECONDS = 400 * 86400  # browsers cap cookie lifetimes at 400 days
+SIGNIN_FAILURE = "signin.failure"
+MAX_DEVICE_ID = 64
+
+
+@dataclass
+class GatedSignIn:
+    """An assessed sign-in and the cookies the response must set (a freshly issued device cookie)."""
+
+    risk: SignInRisk
+    device: str
+    cookies: list[str] = field(default_factory=list)
+
+    @property
+    def decision(self) -> str:
+        return self.risk.assessment.decision
+
+
+def location_of(http: HttpRequest) -> tuple[Location | None, str]:
+    headers = http.headers
+    return parse_location(
+        headers.get("cloudfront-viewer-latitude"),
+        headers.get("cloudfront-viewer-longitude"),
+        headers.get("cloudfront-viewer-country"),
+    )
+
+
+def browser_device(http: HttpRequest, tenant_id: TenantId) -> tuple[str, str | None]:
+    """(device id, Set-Cookie or None): the browser's signed device id, minted when missing or invalid."""
+    value = http.cookies().get(DEVICE_COOKIE, "")
+    if value:
+        try:
+            claims = container.tokens().verify(tenant_id, value, typ=DEVICE_TYP, audience=DEVICE_AUDIENCE)
+            device_id = claims.get("sub")
+            if isinstance(device_id, str) and 0 < len(device_id) <= MAX_DEVICE_ID:
+                return device_id, None
+        except TokenInvalid:
+            pass
+    device_id, now = new_id(16), clock.now()
+    claims = {"iss": issuer_url(tenant_id), "sub": device_id, "aud": DEVICE_AUDIENCE, "iat": now}
+    sealed = container.tokens().sign(tenant_id, {**claims, "exp": now + DEVICE_SECONDS}, alg="ES256", typ=DEVICE_TYP)
+    return device_id, cookie(DEVICE_COOKIE, sealed, path=cookie_path(tenant_id), max_age=DEVICE_SECONDS)
+
+
+def assess_password_sign_in(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    result: PasswordAuthentication,
+    password: str,
+    settings: EffectiveSettings,
+    *,
+    device_id: str | None = None,
+) -> GatedSignIn:
+    """Assess a sign-in whose password verified. ``device_id``: the native API's; else the browser cookie's."""
+    cookies: list[str] = []
+    if device_id is None:
+        device_id, device_cookie = browser_device(http, tenant_id)
+        cookies = [device_cookie] if device_cookie else []
+    location, country = location_of(http)
+    attempt = Attempt(
+        now=clock.now(),
+        ip=http.source_ip,
+        location=location,
+        country=country,
+        device=device_digest(device_id[:MAX_DEVICE_ID]),
+        account_failures=result.account_failures,
+        ip_failures=result.ip_failures,
+        breached_password=is_breached(password),
+    )
+    risk = container.risk().assess_sign_in(tenant_id, result.user.user_id, attempt, settings)
+    return GatedSignIn(risk, attempt.device, cookies)
+
+
+def complete_sign_in(tenant_id: TenantId, user: User, gated: GatedSignIn) -> None:
+    """The sign-in is done (allowed, or its second factor proven): remember its device, place and hour."""
+    container.risk().record_sign_in(tenant_id, user.user_id, gated.risk)
+
+
+def with_risk(event: AuditEvent, gated: GatedSignIn) -> AuditEvent:
+    """The sign-in event with the risk decision and its signals added to its details."""
+    return replace(event, details={**event.details, **details_of(gated.risk.assessment)})
+
+
+def record_refusal(
+    http: HttpRequest, tenant_id: TenantId, client: Client, user: User, gated: GatedSignIn, *, reason: str
+) -> None:
+    """A ``signin.failure`` event for a sign-in the risk policy refused (the password was right)."""
+    details: dict[str, Any] = {
+        "client_id": client.client_id,
+        "method": "pwd",
+        "reason": reason,
+        "device": gated.device,
+        **details_of(gated.risk.assessment),
+    }
+    _record_user_event(http, tenant_id, user.user_id, user.tier_node_id, SIGNIN_FAILURE, details)
+
+
+def count_failed_sign_in(http: HttpRequest, tenant_id: TenantId, email: str, settings: EffectiveSettings) -> None:
+    """Bad credentials feed the credential-stuffing counters (which may block the IP or the account)."""
+    container.risk().record_failed_sign_in(tenant_id, email, http.source_ip, settings, user_agent=http.user_agent)
+
+
+def _record_user_event(
+    http: HttpRequest, tenant_id: TenantId, user_id: str, node_id: NodeId, action: str, details: dict[str, Any]
+) -> None:
+    audit = container.audit()
+    try:
+        audit.append(
+            audit.user_event(
+                tenant_id,
+                user_id,
+                action,
+                node_id=node_id,
+                source_ip=http.source_ip,
+                user_agent=http.user_agent,
+                outcome="failure",
+                details=details,
+            )
+        )
+    except Exception:  # the request is decided: losing its event must not turn it into an error
+        log.exception("%s event could not be stored", action)
+
+
+def refresh_screen(http: HttpRequest, tenant_id: TenantId, settings: EffectiveSettings) -> Callable[[Grant], bool]:
+    """A check run on the rotated grant: False (the grant is then revoked) when the policy does not allow it."""
+
+    def screen(grant: Grant) -> bool:
+        location, country = location_of(http)
+        attempt = Attempt(now=clock.now(), ip=http.source_ip, location=location, country=country, kind="refresh")
+        assessment = container.risk().assess_refresh(tenant_id, grant.user_id, attempt, settings)
+        if assessment.decision == "allow":
+            return True
+        details = {"client_id": grant.client_id, "grant": grant.grant_id, **details_of(assessment)}
+        owner = container.clients().get(tenant_id, grant.client_id)
+        node = owner.tier_node_id if owner else ROOT_NODE
+        _record_user_event(http, tenant_id, grant.user_id, node, "token.refresh", details)
+        return False
+
+    return screen
