@@ -123,9 +123,9 @@ def error_text(response: requests.Response) -> str:
 
 @pytest.fixture(scope="session")
 def demo(live_server: str) -> dict[str, Any]:
-    from infra.local.seed import seed_demo
+    from tests.support.demo import seeded_demo
 
-    return seed_demo(live_server)
+    return seeded_demo(live_server)
 
 
 @pytest.fixture
