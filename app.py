@@ -12,6 +12,7 @@ from chalicelib.web.admin.idps import idp_endpoint, idps_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.roles import role_endpoint, roles_endpoint, user_role_endpoint, user_roles_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
+from chalicelib.web.admin.webhook import webhook_endpoint
 from chalicelib.web.authn.flows import flow_step, start_flow
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.federation.oidc_rp import callback_endpoint as oidc_callback_endpoint
@@ -344,6 +345,11 @@ def authn_flows(tenant: str) -> Response:
 @app.route("/t/{tenant}/authn/flows/{step}", methods=["POST"], content_types=BODY_TYPES)
 def authn_flow_step(tenant: str, step: str) -> Response:
     return view(flow_step)(app.current_request, tenant, step)
+
+
+@app.route("/t/{tenant}/admin/webhook", methods=["GET", "PUT", "DELETE"], content_types=BODY_TYPES)
+def admin_webhook(tenant: str) -> Response:
+    return view(webhook_endpoint)(app.current_request, tenant)
 
 
 # --- federation: upstream identity providers (the SAML SP adds its metadata and ACS routes here) -----------------
