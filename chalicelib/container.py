@@ -295,6 +295,7 @@ def federation() -> FederationService:
         audit(),
         workflows(),
         webhooks(),
+        roles(),
     )
 
 

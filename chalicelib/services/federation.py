@@ -52,6 +52,7 @@ from chalicelib.core.ports import (
 from chalicelib.services.accounts import PROFILE_CLAIMS, AccountService, check_email
 from chalicelib.services.audit import Actor, AuditService
 from chalicelib.services.identity_providers import IdentityProviderService
+from chalicelib.services.roles import RoleService
 from chalicelib.services.tenants import TenantService
 from chalicelib.services.webhooks import WebhookService
 
@@ -100,6 +101,7 @@ class FederationService:
         audit: AuditService,
         workflows: WorkflowEngine,
         webhooks: WebhookService,
+        roles: RoleService,
     ) -> None:
         self._logins = logins
         self._identities = identities
@@ -111,6 +113,7 @@ class FederationService:
         self._audit = audit
         self._workflows = workflows
         self._webhooks = webhooks
+        self._roles = roles
 
     # --- the pending login ------------------------------------------------------------------------------------
 
@@ -432,6 +435,7 @@ class FederationService:
                 raise
             record = replace(record, created_at=existing.created_at)
             self._identities.save(record, create=False)
+        skipped = self._sync_roles(tenant_id, integration, user, roles, identity.roles if identity else ())
         action = {"created": "federation.user.create", "identity": "federation.user.login"}.get(
             linked_by, "federation.user.link"
         )
@@ -441,6 +445,38 @@ class FederationService:
             action,
             user.user_id,
             node_id=user.tier_node_id,
-            details={"integration": integration.name, "linked_by": linked_by, "roles": ",".join(roles)[:256]},
+            details={
+                "integration": integration.name,
+                "linked_by": linked_by,
+                "roles": ",".join(roles)[:256],
+                "roles_skipped": ",".join(skipped)[:256],
+            },
         )
         return record
+
+    def _sync_roles(
+        self,
+        tenant_id: TenantId,
+        integration: IdentityProvider,
+        user: User,
+        roles: tuple[str, ...],
+        previous: tuple[str, ...],
+    ) -> list[str]:
+        """Hold exactly the mapped roles at the integration's node: assign the new ones, drop the ones this
+        integration mapped before and no longer maps (roles given by an admin are never touched). A mapping to a
+        role that does not exist or cannot be held there is skipped (and named in the audit event), not fatal.
+        Safe to repeat: an assignment already held, or a removal already done, is not an error."""
+        skipped: list[str] = []
+        for role in roles:
+            try:
+                self._roles.assign(tenant_id, user.user_id, role, integration.node_id, by=f"idp:{integration.name}")
+            except AlreadyExists:
+                continue
+            except (NotFound, InvalidInput):
+                skipped.append(role)
+        for role in set(previous) - set(roles):
+            try:
+                self._roles.unassign(tenant_id, user.user_id, role, integration.node_id)
+            except NotFound:
+                continue
+        return skipped

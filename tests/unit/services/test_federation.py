@@ -17,6 +17,8 @@ from chalicelib.core.settings import effective_settings
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.audit import AuditService
 from chalicelib.services.federation import FederationService
+from chalicelib.services.roles import RoleService
+from tests.unit.services.test_roles import MemoryRoles
 
 T = TenantId("acme")
 ROOT = NodeId("root")
@@ -144,6 +146,7 @@ class Bed:
         )
         self.logins, self.identities, self.users = Logins(), Identities(), Users()
         self.events, self.engine, self.hooks = Events(), Engine(), Hooks()
+        self.roles = RoleService(MemoryRoles(), Tenants())  # type: ignore[arg-type]
         self.service = FederationService(
             self.logins,
             self.identities,
@@ -155,6 +158,7 @@ class Bed:
             AuditService(self.events),
             self.engine,
             self.hooks,  # type: ignore[arg-type]
+            self.roles,
         )
 
     def login(self, subject: str = "sub-1", email_verified: bool = True, **attributes: Any) -> str:
@@ -252,3 +256,27 @@ def test_missing_email_and_replayed_assertions_are_refused() -> None:
         bed.service.accept(T, login_id, UpstreamIdentity("corp", "x", {}, 0))
     with pytest.raises(CodeInvalid):
         bed.service.pending(T, login_id, "corp")
+
+
+def test_mapped_roles_are_held_at_the_integration_node_and_follow_the_groups() -> None:
+    bed = Bed()
+    bed.roles.define(T, "employee")
+    bed.roles.define(T, "operator")
+    bed.roles.define(T, "auditor")
+    login = bed.run(bed.login(groups=["ops"]))
+    user_id = UserId(login.user_id or "")
+    held = {(a.role, a.node_id, a.assigned_by) for a in bed.roles.roles_of(T, user_id)}
+    assert held == {("employee", ROOT, "idp:corp"), ("operator", ROOT, "idp:corp")}
+    bed.roles.assign(T, user_id, "auditor", ROOT, by="admin")  # given by an admin: never touched by the IdP
+    bed.run(bed.login(groups=["staff"]))  # no longer in "ops": operator goes, employee stays
+    assert {a.role for a in bed.roles.roles_of(T, user_id)} == {"employee", "auditor"}
+    assert bed.events.events[-1].details["roles_skipped"] == ""
+
+
+def test_a_mapping_to_an_unknown_role_is_skipped_and_audited_not_fatal() -> None:
+    bed = Bed()
+    bed.roles.define(T, "employee")  # "operator" is not defined
+    login = bed.run(bed.login(groups=["ops"]))
+    assert login.status == "provisioned"
+    assert [a.role for a in bed.roles.roles_of(T, UserId(login.user_id or ""))] == ["employee"]
+    assert bed.events.events[-1].details["roles_skipped"] == "operator"
