@@ -10,6 +10,7 @@ from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.authn.flows import flow_step, start_flow
+from chalicelib.web.authn.passkeys import register_passkey, verify_passkey
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
 from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint
@@ -306,6 +307,16 @@ def authn_flows(tenant: str) -> Response:
 @app.route("/t/{tenant}/authn/flows/{step}", methods=["POST"], content_types=BODY_TYPES)
 def authn_flow_step(tenant: str, step: str) -> Response:
     return view(flow_step)(app.current_request, tenant, step)
+
+
+@app.route("/t/{tenant}/authn/passkeys", methods=["POST"], content_types=BODY_TYPES)
+def authn_passkeys(tenant: str) -> Response:
+    return view(register_passkey)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/passkeys/verify", methods=["POST"], content_types=BODY_TYPES)
+def authn_passkeys_verify(tenant: str) -> Response:
+    return view(verify_passkey)(app.current_request, tenant)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

@@ -12,16 +12,18 @@ and the code is bound to the PKCE challenge.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib import container
 from chalicelib.core import clock
 from chalicelib.core.entities import Client, MfaEnrollment, User
-from chalicelib.core.errors import AccountDisabled, InvalidInput, TokenInvalid
+from chalicelib.core.errors import AccountDisabled, CodeInvalid, InvalidInput, NotFound, TokenInvalid
 from chalicelib.core.ids import TenantId, UserId, new_id
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.authentication import is_outdated
-from chalicelib.services.mfa import FACTORS
+from chalicelib.services.mfa import FACTORS, webauthn
+from chalicelib.services.mfa.service import allowed_kinds
 from chalicelib.services.step_up import SignIn, amr_after, decide
 from chalicelib.services.tokens import issuer_url
 from chalicelib.web.authn.errors import FlowInvalid, MfaEnrollmentRequired, authn_flow_endpoint
@@ -238,11 +240,15 @@ def new_password_step(http: HttpRequest, tenant: str) -> HttpResponse:
 def mfa_select_step(http: HttpRequest, tenant: str) -> HttpResponse:
     """Pick a method (``method_id``); email and SMS methods get a fresh code (again: a resend)."""
     tenant_id, _data, claims, _owner, settings, user, method = _mfa_context(http, tenant)
+    state = {"uid": user.user_id, "cid": claims["cid"]}
+    if method.kind == "webauthn":
+        options = container.mfa().passkey_assertion(tenant_id, str(claims["cid"]), user, settings)
+        ceremony: dict[str, Any] = {"type": "mfa_passkey", "method": _method(method), "public_key": options}
+        return _next(tenant_id, claims["req"], "mfa", ceremony, **state)
     if FACTORS[method.kind].delivers_code:
         container.mfa().send_code(
             tenant_id, str(claims["cid"]), method, settings, service_name=branding_for(tenant_id)["display_name"]
         )
-    state = {"uid": user.user_id, "cid": claims["cid"]}
     challenge = {"type": "mfa_code", "method": _method(method), "code_sent": FACTORS[method.kind].delivers_code}
     return _next(tenant_id, claims["req"], "mfa", challenge, **state)
 
@@ -250,9 +256,8 @@ def mfa_select_step(http: HttpRequest, tenant: str) -> HttpResponse:
 @authn_flow_endpoint
 def mfa_verify_step(http: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id, data, claims, client, settings, user, method = _mfa_context(http, tenant)
-    verified = container.mfa().verify(
-        tenant_id, user, str(claims["cid"]), method.kind, _text(data, "code", limit=64), settings
-    )
+    answer = _credential(data) if method.kind == "webauthn" else _text(data, "code", limit=64)
+    verified = container.mfa().verify(tenant_id, user, str(claims["cid"]), method.kind, answer, settings)
     return _complete(http, tenant_id, client, claims["req"], user, amr_after(("pwd",), verified.amr), settings)
 
 
@@ -280,7 +285,54 @@ def _mfa_context(
     return tenant_id, data, claims, client, settings, user, method
 
 
+@authn_flow_endpoint
+def passkey_step(http: HttpRequest, tenant: str) -> HttpResponse:
+    """Instead of the password: sign in with a discoverable passkey (passwordless first factor)."""
+    tenant_id = container.tenants().tree(tenant).tenant_id
+    claims = _unseal(tenant_id, _body(http), "password")
+    client = _client(tenant_id, claims["req"])
+    settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    if "webauthn" not in allowed_kinds(settings):
+        raise InvalidInput("Passkeys are not available.", fields={"step": "passkey"})
+    challenge, options = container.mfa().begin_passwordless(tenant_id)
+    ceremony = {"type": "passkey", "public_key": options}
+    return _next(tenant_id, claims["req"], "passkey", ceremony, cid=challenge.challenge_id)
+
+
+@authn_flow_endpoint
+def passkey_verify_step(http: HttpRequest, tenant: str) -> HttpResponse:
+    tenant_id = container.tenants().tree(tenant).tenant_id
+    data = _body(http)
+    claims = _unseal(tenant_id, data, "passkey")
+    client = _client(tenant_id, claims["req"])
+    settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    credential = _credential(data)
+    user_id = webauthn.user_handle(credential)
+    if user_id is None:
+        raise CodeInvalid("The passkey was not recognised.", detail="no user handle")
+    try:
+        user = _active_user(tenant_id, user_id)
+    except NotFound as error:
+        raise CodeInvalid("The passkey was not recognised.", detail="unknown user handle") from error
+    container.mfa().verify(tenant_id, user, str(claims["cid"]), "webauthn", credential, settings)
+    return _complete(http, tenant_id, client, claims["req"], user, webauthn.PASSWORDLESS_AMR, settings)
+
+
+def _credential(data: dict[str, Any]) -> str:
+    value = data.get("credential")
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            "'credential' must be the WebAuthn credential as a JSON object.", fields={"credential": "required"}
+        )
+    text = json.dumps(value)
+    if len(text) > webauthn.MAX_CREDENTIAL_JSON:
+        raise InvalidInput("'credential' is too large.", fields={"credential": "too_long"})
+    return text
+
+
 STEPS = {
+    "passkey": passkey_step,
+    "passkey_verify": passkey_verify_step,
     "password": password_step,
     "new_password": new_password_step,
     "mfa_select": mfa_select_step,
