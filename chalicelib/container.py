@@ -15,6 +15,7 @@ from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.mfa.passkeys import PasskeyService
 from chalicelib.services.mfa.service import MfaService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
@@ -265,3 +266,8 @@ def mfa() -> MfaService:
 @cache
 def password_changer() -> PasswordChanger:
     return PasswordChanger(_credential_repository())
+
+
+@cache
+def passkeys() -> PasskeyService:
+    return PasskeyService(mfa(), _mfa_repository())

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from chalicelib.core import clock
-from chalicelib.core.digests import b64url, b64url_decode
 from chalicelib.core.entities import ANY_USER, FactorUse, MfaChallenge, MfaEnrollment, User
 from chalicelib.core.errors import ChallengeClosed, CodeInvalid, InvalidInput, NotFound, RateLimited
-from chalicelib.core.ids import TenantId, UserId, new_id
+from chalicelib.core.ids import TenantId, new_id
 from chalicelib.core.ports import EmailSender, KeyEncryption, MfaRepository, SmsSender, ThrottleRepository
 from chalicelib.core.settings import EffectiveSettings
-from chalicelib.services.mfa import FACTORS, Answer, Factor, recovery_codes, totp, webauthn
+from chalicelib.services.mfa import FACTORS, Answer, Factor, recovery_codes, totp
 from chalicelib.services.mfa import codes as delivered
 
 MAX_ATTEMPTS = 5
@@ -186,8 +185,8 @@ class MfaService:
             for enrollment in self._candidates(tenant_id, user, challenge, kind, settings):
                 use = factor.match(enrollment, answer, self)
                 if use is not None:
-                    return self._complete(tenant_id, user, challenge, enrollment, factor, use, settings, now)
-        if self._wrong_answer(tenant_id, challenge, subject, now) >= MAX_ATTEMPTS:
+                    return self.complete(tenant_id, user, challenge, enrollment, factor, use, settings, now)
+        if self.count_wrong_answer(tenant_id, challenge, subject, now) >= MAX_ATTEMPTS:
             raise ChallengeClosed(detail="locked by this wrong code")
         raise CodeInvalid(WRONG_CODE, detail="wrong code")
 
@@ -203,7 +202,7 @@ class MfaService:
             return []
         return [e for e in enrollments if e.kind == kind and e.status == "active"]
 
-    def _complete(
+    def complete(
         self,
         tenant_id: TenantId,
         user: User,
@@ -227,12 +226,12 @@ class MfaService:
             )
         except CodeInvalid as error:
             # Lost a race with another answer to the same challenge, or the TOTP step was used meanwhile.
-            self._wrong_answer(tenant_id, challenge, f"MFA#{user.user_id}", now)
+            self.count_wrong_answer(tenant_id, challenge, f"MFA#{user.user_id}", now)
             raise CodeInvalid(WRONG_CODE, detail="completion refused") from error
         self._throttles.reset(tenant_id, f"MFA#{user.user_id}")
         return Verified(enrollment=enrollment, amr=factor.amr, recovery_codes=tuple(new_codes))
 
-    def _wrong_answer(self, tenant_id: TenantId, challenge: MfaChallenge, subject: str, now: int) -> int:
+    def count_wrong_answer(self, tenant_id: TenantId, challenge: MfaChallenge, subject: str, now: int) -> int:
         attempts = self._repository.record_wrong_answer(tenant_id, challenge.challenge_id, max_attempts=MAX_ATTEMPTS)
         self._throttles.record_failure(
             tenant_id,
@@ -250,7 +249,7 @@ class MfaService:
     def begin_totp(self, tenant_id: TenantId, user: User, *, issuer: str, label: str = "") -> TotpSetup:
         """A pending authenticator-app enrollment and the challenge its first code answers."""
         secret = totp.new_secret()
-        enrollment = self._pending(tenant_id, user, "totp", label or "Authenticator app")
+        enrollment = self.new_pending(tenant_id, user, "totp", label or "Authenticator app")
         sealed = self._encryption.encrypt(secret.encode(), _context(enrollment))
         enrollment = replace(enrollment, encrypted_secret=sealed)
         self._repository.add_enrollment(enrollment)
@@ -272,7 +271,7 @@ class MfaService:
         if kind not in ("email_otp", "sms_otp") or kind not in allowed_kinds(settings):
             raise InvalidInput("This method is not available.", fields={"kind": "invalid"})
         label = mask_target(kind, target)
-        enrollment = replace(self._pending(tenant_id, user, kind, label), target=target)
+        enrollment = replace(self.new_pending(tenant_id, user, kind, label), target=target)
         self._repository.add_enrollment(enrollment)
         challenge = self.start_challenge(tenant_id, user, enrollment_id=enrollment.enrollment_id)
         self.send_code(tenant_id, challenge.challenge_id, enrollment, settings, service_name=service_name)
@@ -284,7 +283,7 @@ class MfaService:
                 return enrollment
         raise NotFound("This setup has expired. Please start again.")
 
-    def _pending(self, tenant_id: TenantId, user: User, kind: str, label: str) -> MfaEnrollment:
+    def new_pending(self, tenant_id: TenantId, user: User, kind: str, label: str) -> MfaEnrollment:
         return MfaEnrollment(
             tenant_id=tenant_id,
             user_id=user.user_id,
@@ -306,92 +305,6 @@ class MfaService:
             created_at=now,
             confirmed_at=now,
             code_digests=tuple(recovery_codes.code_digest(tenant_id, user.user_id, c) for c in codes),
-        )
-
-    # --- passkeys (WebAuthn) ------------------------------------------------------------------------------
-
-    def begin_passkey(
-        self, tenant_id: TenantId, user: User, settings: EffectiveSettings, *, rp_name: str, label: str = ""
-    ) -> tuple[MfaChallenge, dict[str, object]]:
-        """A pending passkey and the registration options (``publicKey``) the app passes to the platform."""
-        if "webauthn" not in allowed_kinds(settings):
-            raise InvalidInput("Passkeys are not available.", fields={"kind": "invalid"})
-        enrollment = self._pending(tenant_id, user, "webauthn", " ".join(label.split())[:MAX_LABEL] or "Passkey")
-        self._repository.add_enrollment(enrollment)
-        ceremony = webauthn.new_challenge()
-        challenge = self._new_challenge(tenant_id, user.user_id, enrollment.enrollment_id, ceremony)
-        self._repository.create_challenge(challenge)
-        existing = [e.target for e in self.enrollments(tenant_id, user) if e.kind == "webauthn" and e.target]
-        return challenge, webauthn.registration_options(user, ceremony, rp_name=rp_name, exclude=existing)
-
-    def finish_passkey(
-        self, tenant_id: TenantId, user: User, challenge_id: str, credential: str, settings: EffectiveSettings
-    ) -> Verified:
-        """Verify the attestation (user verification required) and activate the passkey."""
-        now = clock.now()
-        subject = f"MFA#{user.user_id}"
-        challenge, throttle = self._repository.get_challenge_with_throttle(tenant_id, challenge_id, subject)
-        if throttle.get("blocked_until", 0) > now:
-            raise RateLimited(retry_after=throttle["blocked_until"] - now, detail="mfa throttled")
-        if challenge is None or challenge.user_id != user.user_id or challenge.purpose != "enroll":
-            raise ChallengeClosed(detail="unknown registration")
-        if challenge.consumed_at or challenge.expires_at <= now or challenge.attempts >= MAX_ATTEMPTS:
-            raise ChallengeClosed(detail="registration used, locked or expired")
-        pending = self.pending_enrollment(tenant_id, user, challenge.enrollment_id or "")
-        try:
-            credential_id, public_key, sign_count = webauthn.verify_registration(
-                credential, webauthn_challenge(challenge)
-            )
-        except CodeInvalid:
-            self._wrong_answer(tenant_id, challenge, subject, now)
-            raise
-        use = FactorUse(
-            pending.enrollment_id, "webauthn", sign_count=sign_count, credential=(credential_id, public_key)
-        )
-        return self._complete(tenant_id, user, challenge, pending, FACTORS["webauthn"], use, settings, now)
-
-    def passkey_assertion(
-        self, tenant_id: TenantId, challenge_id: str, user: User, settings: EffectiveSettings
-    ) -> dict[str, object]:
-        """Put a fresh ceremony challenge on a sign-in challenge; the request options for the user's passkeys."""
-        passkeys = [e for e in self.methods(tenant_id, user, settings) if e.kind == "webauthn" and e.target]
-        if not passkeys:
-            raise InvalidInput("No passkey is registered.", fields={"method_id": "invalid"})
-        ceremony = webauthn.new_challenge()
-        now = clock.now()
-        self._repository.set_code(
-            tenant_id,
-            challenge_id,
-            code_digest=b64url(ceremony),
-            enrollment_id=passkeys[0].enrollment_id,
-            code_expires_at=now + CHALLENGE_SECONDS,
-            now=now,
-            cooldown=0,
-            max_sends=MAX_SENDS,
-        )
-        return webauthn.authentication_options(ceremony, [str(e.target) for e in passkeys])
-
-    def begin_passwordless(self, tenant_id: TenantId) -> tuple[MfaChallenge, dict[str, object]]:
-        """A challenge for any user's discoverable passkey (the assertion names the user)."""
-        ceremony = webauthn.new_challenge()
-        challenge = self._new_challenge(tenant_id, ANY_USER, None, ceremony)
-        self._repository.create_challenge(challenge)
-        return challenge, webauthn.authentication_options(ceremony, [])
-
-    def _new_challenge(
-        self, tenant_id: TenantId, user_id: UserId, enrollment_id: str | None, ceremony: bytes
-    ) -> MfaChallenge:
-        now = clock.now()
-        return MfaChallenge(
-            tenant_id=tenant_id,
-            challenge_id=new_id(),
-            user_id=user_id,
-            purpose="enroll" if enrollment_id else "login",
-            created_at=now,
-            expires_at=now + CHALLENGE_SECONDS,
-            enrollment_id=enrollment_id,
-            code_digest=b64url(ceremony),
-            code_expires_at=now + CHALLENGE_SECONDS,
         )
 
     # --- management by the user ----------------------------------------------------------------------------
@@ -426,10 +339,6 @@ class MfaService:
             if enrollment.enrollment_id == enrollment_id:
                 return enrollment
         raise NotFound("Unknown factor.")
-
-
-def webauthn_challenge(challenge: MfaChallenge) -> bytes:
-    return b64url_decode(challenge.code_digest or "")
 
 
 def mask_target(kind: str, target: str) -> str:

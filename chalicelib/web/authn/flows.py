@@ -242,7 +242,7 @@ def mfa_select_step(http: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id, _data, claims, _owner, settings, user, method = _mfa_context(http, tenant)
     state = {"uid": user.user_id, "cid": claims["cid"]}
     if method.kind == "webauthn":
-        options = container.mfa().passkey_assertion(tenant_id, str(claims["cid"]), user, settings)
+        options = container.passkeys().assertion_options(tenant_id, str(claims["cid"]), user, settings)
         ceremony: dict[str, Any] = {"type": "mfa_passkey", "method": _method(method), "public_key": options}
         return _next(tenant_id, claims["req"], "mfa", ceremony, **state)
     if FACTORS[method.kind].delivers_code:
@@ -294,7 +294,7 @@ def passkey_step(http: HttpRequest, tenant: str) -> HttpResponse:
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
     if "webauthn" not in allowed_kinds(settings):
         raise InvalidInput("Passkeys are not available.", fields={"step": "passkey"})
-    challenge, options = container.mfa().begin_passwordless(tenant_id)
+    challenge, options = container.passkeys().begin_passwordless(tenant_id)
     ceremony = {"type": "passkey", "public_key": options}
     return _next(tenant_id, claims["req"], "passkey", ceremony, cid=challenge.challenge_id)
 

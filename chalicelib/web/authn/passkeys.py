@@ -51,7 +51,7 @@ def register_passkey(http: HttpRequest, tenant: str) -> HttpResponse:
     if not isinstance(label, str) or len(label) > 64:
         raise InvalidInput("'label' must be a string of at most 64 characters.", fields={"label": "invalid"})
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
-    challenge, options = container.mfa().begin_passkey(
+    challenge, options = container.passkeys().begin(
         tenant_id, user, settings, rp_name=branding_for(tenant_id)["display_name"], label=label
     )
     body = {"challenge_id": challenge.challenge_id, "public_key": options, "expires_in": 600}
@@ -72,7 +72,7 @@ def verify_passkey(http: HttpRequest, tenant: str) -> HttpResponse:
     if len(raw) > webauthn.MAX_CREDENTIAL_JSON:
         raise InvalidInput("'credential' is too large.", fields={"credential": "too_long"})
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
-    verified = container.mfa().finish_passkey(tenant_id, user, challenge_id, raw, settings)
+    verified = container.passkeys().finish(tenant_id, user, challenge_id, raw, settings)
     body: dict[str, Any] = {"status": "registered", "id": verified.enrollment.enrollment_id}
     if verified.recovery_codes:
         body["recovery_codes"] = list(verified.recovery_codes)
