@@ -21,6 +21,7 @@ from chalicelib.services.mfa import codes as delivered
 MAX_ATTEMPTS = 5
 CHALLENGE_SECONDS = 600
 MAX_SENDS = 5
+SENDS_PER_HOUR = 10
 USER_FAILURES_BEFORE_BLOCK = 10
 USER_WINDOW_SECONDS = 900
 USER_BLOCK_SECONDS = 300
@@ -139,6 +140,7 @@ class MfaService:
         if factor is None or not factor.delivers_code or not enrollment.target:
             raise InvalidInput("This method does not send codes.")
         now = clock.now()
+        self._count_send(tenant_id, enrollment, now)
         code = delivered.new_code()
         self._repository.set_code(
             tenant_id,
@@ -157,6 +159,21 @@ class MfaService:
         else:
             body = f"{text}\n\nIf this was not you, you can ignore this email; someone may know your password."
             self._email.send(to=enrollment.target, subject=f"Your {service_name} code: {code}", text=body)
+
+    def _count_send(self, tenant_id: TenantId, enrollment: MfaEnrollment, now: int) -> None:
+        """At most ``SENDS_PER_HOUR`` codes per user, whatever the challenge: nobody can use us to flood a phone
+        or an inbox, or to pump SMS to premium numbers through fresh enrollments."""
+        state = self._throttles.record_failure(
+            tenant_id,
+            f"MFASEND#{enrollment.user_id}",
+            now=now,
+            window=3600,
+            threshold=SENDS_PER_HOUR + 1,
+            base_block=3600,
+            max_block=86400,
+        )
+        if state["blocked_until"] > now:
+            raise RateLimited(retry_after=state["blocked_until"] - now, detail="code sends per user")
 
     def verify(
         self,
