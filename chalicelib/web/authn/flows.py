@@ -155,18 +155,39 @@ def _after_first_factor(
     req: dict[str, Any],
     user: User,
     settings: EffectiveSettings,
+    *,
+    pwv: str | None,
 ) -> HttpResponse:
     acr_values = tuple(str(req.get("acr_values") or "").split())
     step = decide(SignIn(user=user, amr=("pwd",), acr_values=acr_values, settings=settings, remembered=lambda: False))
     if step.action == "none":
-        return _complete(http, tenant_id, client, req, user, ("pwd",), settings)
+        return _authenticated(http, tenant_id, client, req, user, ("pwd",), settings, pwv=pwv)
     if step.action == "enroll":
         raise MfaEnrollmentRequired(detail=",".join(step.reasons))
     mfa = container.mfa()
     challenge = mfa.start_challenge(tenant_id, user)
     methods = mfa.methods(tenant_id, user, settings)
-    state = {"uid": user.user_id, "cid": challenge.challenge_id}
+    state = {"uid": user.user_id, "cid": challenge.challenge_id, "pwv": pwv}
     return _next(tenant_id, req, "mfa", {"type": "mfa_choice", "methods": [_method(m) for m in methods]}, **state)
+
+
+def _authenticated(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    req: dict[str, Any],
+    user: User,
+    amr: tuple[str, ...],
+    settings: EffectiveSettings,
+    *,
+    pwv: str | None,
+) -> HttpResponse:
+    """Every factor is proven: a password the policy now refuses must be replaced before the code is issued (only
+    now, so the password alone can never change the password of an account with a second factor)."""
+    if pwv:
+        state = {"uid": user.user_id, "pwv": pwv, "amr": list(amr)}
+        return _next(tenant_id, req, "new_password", {"type": "new_password_required"}, **state)
+    return _complete(http, tenant_id, client, req, user, amr, settings)
 
 
 # --- the steps ---------------------------------------------------------------------------------------------------
@@ -211,10 +232,9 @@ def password_step(http: HttpRequest, tenant: str) -> HttpResponse:
     result = container.password_authenticator().authenticate(
         tenant_id, email, password, ip=http.source_ip, settings=settings
     )
-    if is_outdated(password, settings.section("password_policy"), result.user.email):
-        state = {"uid": result.user.user_id, "pwv": result.password_version}
-        return _next(tenant_id, req, "new_password", {"type": "new_password_required"}, **state)
-    return _after_first_factor(http, tenant_id, client, req, result.user, settings)
+    outdated = is_outdated(password, settings.section("password_policy"), result.user.email)
+    pwv = result.password_version if outdated else None
+    return _after_first_factor(http, tenant_id, client, req, result.user, settings, pwv=pwv)
 
 
 @authn_flow_endpoint
@@ -233,14 +253,15 @@ def new_password_step(http: HttpRequest, tenant: str) -> HttpResponse:
         )
     except InvalidInput as error:
         raise InvalidInput(error.public, fields={"new_password": error.fields.get("password", "invalid")}) from error
-    return _after_first_factor(http, tenant_id, client, req, user, settings)
+    amr = tuple(str(a) for a in claims.get("amr") or ("pwd",))
+    return _complete(http, tenant_id, client, req, user, amr, settings)
 
 
 @authn_flow_endpoint
 def mfa_select_step(http: HttpRequest, tenant: str) -> HttpResponse:
     """Pick a method (``method_id``); email and SMS methods get a fresh code (again: a resend)."""
     tenant_id, _data, claims, _owner, settings, user, method = _mfa_context(http, tenant)
-    state = {"uid": user.user_id, "cid": claims["cid"]}
+    state = {"uid": user.user_id, "cid": claims["cid"], "pwv": claims.get("pwv")}
     if method.kind == "webauthn":
         options = container.passkeys().assertion_options(tenant_id, str(claims["cid"]), user, settings)
         ceremony: dict[str, Any] = {"type": "mfa_passkey", "method": _method(method), "public_key": options}
@@ -258,7 +279,9 @@ def mfa_verify_step(http: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id, data, claims, client, settings, user, method = _mfa_context(http, tenant)
     answer = _credential(data) if method.kind == "webauthn" else _text(data, "code", limit=64)
     verified = container.mfa().verify(tenant_id, user, str(claims["cid"]), method.kind, answer, settings)
-    return _complete(http, tenant_id, client, claims["req"], user, amr_after(("pwd",), verified.amr), settings)
+    amr = amr_after(("pwd",), verified.amr)
+    pwv = claims.get("pwv") if isinstance(claims.get("pwv"), str) else None
+    return _authenticated(http, tenant_id, client, claims["req"], user, amr, settings, pwv=pwv)
 
 
 def _active_user(tenant_id: TenantId, user_id: object) -> User:
