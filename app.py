@@ -14,6 +14,7 @@ from chalicelib.web.admin.roles import role_endpoint, roles_endpoint, user_role_
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.admin.webhook import webhook_endpoint
 from chalicelib.web.authn.flows import flow_step, start_flow
+from chalicelib.web.authn.passkeys import register_passkey, verify_passkey
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.federation.oidc_rp import callback_endpoint as oidc_callback_endpoint
 from chalicelib.web.federation.pages import continue_endpoint as federation_continue_endpoint
@@ -381,6 +382,16 @@ def saml_metadata(tenant: str, idp: str) -> Response:
 @app.route("/t/{tenant}/saml/{idp}/acs", methods=["GET", "POST"], content_types=BODY_TYPES)
 def saml_acs(tenant: str, idp: str) -> Response:
     return view(saml_acs_endpoint)(app.current_request, tenant, idp)
+
+
+@app.route("/t/{tenant}/authn/passkeys", methods=["POST"], content_types=BODY_TYPES)
+def authn_passkeys(tenant: str) -> Response:
+    return view(register_passkey)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/passkeys/verify", methods=["POST"], content_types=BODY_TYPES)
+def authn_passkeys_verify(tenant: str) -> Response:
+    return view(verify_passkey)(app.current_request, tenant)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

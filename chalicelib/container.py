@@ -18,6 +18,7 @@ from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
 from chalicelib.services.federation import FederationService
 from chalicelib.services.identity_providers import IdentityProviderService
+from chalicelib.services.mfa.passkeys import PasskeyService
 from chalicelib.services.mfa.service import MfaService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
@@ -454,3 +455,7 @@ def account_deletion() -> AccountDeletionService:
         mailer(),
         groups().remove_member,
     )
+
+
+def passkeys() -> PasskeyService:
+    return PasskeyService(mfa(), _mfa_repository())

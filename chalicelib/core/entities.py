@@ -347,6 +347,8 @@ class MfaEnrollment:
     target: str | None = None
     last_step: int = 0
     code_digests: tuple[str, ...] = ()
+    public_key: bytes | None = None  # WebAuthn: the credential's COSE public key (``target`` is its id)
+    sign_count: int = 0
 
     @property
     def marker(self) -> str:
@@ -389,3 +391,9 @@ class FactorUse:
     recovery_digest: str | None = None
     activate: bool = False
     recovery: MfaEnrollment | None = None
+    sign_count: int | None = None  # WebAuthn: the authenticator's new signature counter
+    credential: tuple[str, bytes] | None = None  # WebAuthn registration: (credential id, COSE public key)
+
+
+# The user of a passwordless (passkey) challenge: issued before anyone said who they are.
+ANY_USER = UserId("*")

@@ -48,7 +48,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "mfa": {
         "mode": "optional",  # off | optional | required
-        "factors": ["totp", "email_otp", "sms_otp", "recovery_code"],
+        "factors": ["totp", "email_otp", "sms_otp", "recovery_code", "webauthn"],
         # "Remember this device": a signed cookie skips the MFA prompt on that browser this long (0: never).
         "remember_device_seconds": 30 * 86400,
         "code_seconds": 300,  # email and SMS codes

@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.core.entities import FactorUse, MfaChallenge, MfaEnrollment
+from chalicelib.core.entities import ANY_USER, FactorUse, MfaChallenge, MfaEnrollment
 from chalicelib.core.errors import CodeInvalid, NotFound, RateLimited
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
@@ -22,6 +22,7 @@ from chalicelib.storage.models import MainItem, MfaChallengeItem, MfaEnrollmentI
 from chalicelib.storage.users_repository import user_key
 
 CHALLENGE = "CHALLENGE"
+
 THROTTLE = "THROTTLE"
 
 
@@ -40,6 +41,8 @@ def _to_enrollment(item: MfaEnrollmentItem) -> MfaEnrollment:
         target=item.target,
         last_step=int(item.last_step or 0),
         code_digests=tuple(sorted(item.code_digests or ())),
+        public_key=bytes(item.public_key) if item.public_key else None,
+        sign_count=int(item.sign_count or 0),
     )
 
 
@@ -60,6 +63,8 @@ def _enrollment_item(enrollment: MfaEnrollment) -> MfaEnrollmentItem:
         target=enrollment.target,
         last_step=enrollment.last_step,
         code_digests=set(enrollment.code_digests) or None,
+        public_key=enrollment.public_key,
+        sign_count=enrollment.sign_count,
         # A pending enrollment that is never confirmed disappears by itself.
         ttl=None if enrollment.status == "active" else dt.datetime.fromtimestamp(enrollment.created_at + 86400, dt.UTC),
     )
@@ -154,6 +159,9 @@ class DynamoMfaRepository:
             created_at=challenge.created_at,
             expires_at=challenge.expires_at,
             enrollment_id=challenge.enrollment_id,
+            code_digest=challenge.code_digest,
+            code_enrollment_id=challenge.code_enrollment_id,
+            code_expires_at=challenge.code_expires_at,
         ).save(condition=MainItem.pk.does_not_exist())
 
     @translate_errors
@@ -234,8 +242,9 @@ class DynamoMfaRepository:
                 tx.update(
                     challenge,
                     actions=[MfaChallengeItem.consumed_at.set(now)],
+                    # ANY_USER: a passwordless challenge, issued before anyone said who they are.
                     condition=MainItem.pk.exists()
-                    & (MfaChallengeItem.user_id == user_id)
+                    & ((MfaChallengeItem.user_id == user_id) | (MfaChallengeItem.user_id == ANY_USER))
                     & (MfaChallengeItem.consumed_at == 0)
                     & (MfaChallengeItem.attempts < max_attempts)
                     & (MfaChallengeItem.expires_at > now),
@@ -255,6 +264,13 @@ def _apply_use(tx: TransactWrite, tenant_id: TenantId, user_id: UserId, use: Fac
         # RFC 6238 §5.2: a time step is accepted once; the conditional write makes that hold under races.
         actions.append(MfaEnrollmentItem.last_step.set(use.totp_step))
         condition = condition & (MfaEnrollmentItem.last_step < use.totp_step)
+    if use.sign_count is not None:
+        actions.append(MfaEnrollmentItem.sign_count.set(use.sign_count))
+    if use.credential is not None:
+        actions += [
+            MfaEnrollmentItem.target.set(use.credential[0]),
+            MfaEnrollmentItem.public_key.set(use.credential[1]),
+        ]
     if use.recovery_digest is not None:
         actions.append(MfaEnrollmentItem.code_digests.delete({use.recovery_digest}))
         condition = condition & MfaEnrollmentItem.code_digests.contains(use.recovery_digest)

@@ -338,6 +338,8 @@ class MfaEnrollmentItem(MainItem, discriminator="mfa_enrollment"):
     target = UnicodeAttribute(null=True)
     last_step = NumberAttribute(default=0)
     code_digests = UnicodeSetAttribute(null=True)
+    public_key = BinaryAttribute(null=True, legacy_encoding=False)
+    sign_count = NumberAttribute(default=0)
 
 
 class MfaChallengeItem(MainItem, discriminator="mfa_challenge"):

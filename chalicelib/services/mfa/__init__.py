@@ -54,8 +54,9 @@ def registry() -> dict[str, Factor]:
     from chalicelib.services.mfa.codes import EMAIL_OTP, SMS_OTP
     from chalicelib.services.mfa.recovery_codes import RECOVERY_CODE
     from chalicelib.services.mfa.totp import TOTP
+    from chalicelib.services.mfa.webauthn import WEBAUTHN
 
-    return {f.kind: f for f in (TOTP, EMAIL_OTP, SMS_OTP, RECOVERY_CODE)}
+    return {f.kind: f for f in (TOTP, EMAIL_OTP, SMS_OTP, RECOVERY_CODE, WEBAUTHN)}
 
 
 FACTORS: dict[str, Factor] = registry()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from chalicelib.core import clock
-from chalicelib.core.entities import FactorUse, MfaChallenge, MfaEnrollment, User
+from chalicelib.core.entities import ANY_USER, FactorUse, MfaChallenge, MfaEnrollment, User
 from chalicelib.core.errors import ChallengeClosed, CodeInvalid, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import TenantId, new_id
 from chalicelib.core.ports import EmailSender, KeyEncryption, MfaRepository, SmsSender, ThrottleRepository
@@ -21,6 +21,7 @@ from chalicelib.services.mfa import codes as delivered
 MAX_ATTEMPTS = 5
 CHALLENGE_SECONDS = 600
 MAX_SENDS = 5
+SENDS_PER_HOUR = 10
 USER_FAILURES_BEFORE_BLOCK = 10
 USER_WINDOW_SECONDS = 900
 USER_BLOCK_SECONDS = 300
@@ -139,6 +140,7 @@ class MfaService:
         if factor is None or not factor.delivers_code or not enrollment.target:
             raise InvalidInput("This method does not send codes.")
         now = clock.now()
+        self._count_send(tenant_id, enrollment, now)
         code = delivered.new_code()
         self._repository.set_code(
             tenant_id,
@@ -158,6 +160,21 @@ class MfaService:
             body = f"{text}\n\nIf this was not you, you can ignore this email; someone may know your password."
             self._email.send(to=enrollment.target, subject=f"Your {service_name} code: {code}", text=body)
 
+    def _count_send(self, tenant_id: TenantId, enrollment: MfaEnrollment, now: int) -> None:
+        """At most ``SENDS_PER_HOUR`` codes per user, whatever the challenge: nobody can use us to flood a phone
+        or an inbox, or to pump SMS to premium numbers through fresh enrollments."""
+        state = self._throttles.record_failure(
+            tenant_id,
+            f"MFASEND#{enrollment.user_id}",
+            now=now,
+            window=3600,
+            threshold=SENDS_PER_HOUR + 1,
+            base_block=3600,
+            max_block=86400,
+        )
+        if state["blocked_until"] > now:
+            raise RateLimited(retry_after=state["blocked_until"] - now, detail="code sends per user")
+
     def verify(
         self,
         tenant_id: TenantId,
@@ -173,18 +190,20 @@ class MfaService:
         challenge, throttle = self._repository.get_challenge_with_throttle(tenant_id, challenge_id, subject)
         if throttle.get("blocked_until", 0) > now:
             raise RateLimited(retry_after=throttle["blocked_until"] - now, detail="mfa throttled")
-        if challenge is None or challenge.user_id != user.user_id or challenge.consumed_at:
+        if challenge is None or challenge.user_id not in (user.user_id, ANY_USER) or challenge.consumed_at:
             raise ChallengeClosed(detail="challenge unknown or used")
         if challenge.expires_at <= now or challenge.attempts >= MAX_ATTEMPTS:
             raise ChallengeClosed(detail="challenge locked or expired")
         factor = FACTORS.get(kind)
+        if challenge.user_id == ANY_USER and kind != "webauthn":
+            factor = None  # a passwordless challenge is answered by a passkey only
         if factor is not None:
-            answer = Answer(code=code.strip()[:64], challenge=challenge, now=now)
+            answer = Answer(code=code if kind == "webauthn" else code.strip()[:64], challenge=challenge, now=now)
             for enrollment in self._candidates(tenant_id, user, challenge, kind, settings):
                 use = factor.match(enrollment, answer, self)
                 if use is not None:
-                    return self._complete(tenant_id, user, challenge, enrollment, factor, use, settings, now)
-        if self._wrong_answer(tenant_id, challenge, subject, now) >= MAX_ATTEMPTS:
+                    return self.complete(tenant_id, user, challenge, enrollment, factor, use, settings, now)
+        if self.count_wrong_answer(tenant_id, challenge, subject, now) >= MAX_ATTEMPTS:
             raise ChallengeClosed(detail="locked by this wrong code")
         raise CodeInvalid(WRONG_CODE, detail="wrong code")
 
@@ -200,7 +219,7 @@ class MfaService:
             return []
         return [e for e in enrollments if e.kind == kind and e.status == "active"]
 
-    def _complete(
+    def complete(
         self,
         tenant_id: TenantId,
         user: User,
@@ -224,12 +243,12 @@ class MfaService:
             )
         except CodeInvalid as error:
             # Lost a race with another answer to the same challenge, or the TOTP step was used meanwhile.
-            self._wrong_answer(tenant_id, challenge, f"MFA#{user.user_id}", now)
+            self.count_wrong_answer(tenant_id, challenge, f"MFA#{user.user_id}", now)
             raise CodeInvalid(WRONG_CODE, detail="completion refused") from error
         self._throttles.reset(tenant_id, f"MFA#{user.user_id}")
         return Verified(enrollment=enrollment, amr=factor.amr, recovery_codes=tuple(new_codes))
 
-    def _wrong_answer(self, tenant_id: TenantId, challenge: MfaChallenge, subject: str, now: int) -> int:
+    def count_wrong_answer(self, tenant_id: TenantId, challenge: MfaChallenge, subject: str, now: int) -> int:
         attempts = self._repository.record_wrong_answer(tenant_id, challenge.challenge_id, max_attempts=MAX_ATTEMPTS)
         self._throttles.record_failure(
             tenant_id,
@@ -247,7 +266,7 @@ class MfaService:
     def begin_totp(self, tenant_id: TenantId, user: User, *, issuer: str, label: str = "") -> TotpSetup:
         """A pending authenticator-app enrollment and the challenge its first code answers."""
         secret = totp.new_secret()
-        enrollment = self._pending(tenant_id, user, "totp", label or "Authenticator app")
+        enrollment = self.new_pending(tenant_id, user, "totp", label or "Authenticator app")
         sealed = self._encryption.encrypt(secret.encode(), _context(enrollment))
         enrollment = replace(enrollment, encrypted_secret=sealed)
         self._repository.add_enrollment(enrollment)
@@ -269,7 +288,7 @@ class MfaService:
         if kind not in ("email_otp", "sms_otp") or kind not in allowed_kinds(settings):
             raise InvalidInput("This method is not available.", fields={"kind": "invalid"})
         label = mask_target(kind, target)
-        enrollment = replace(self._pending(tenant_id, user, kind, label), target=target)
+        enrollment = replace(self.new_pending(tenant_id, user, kind, label), target=target)
         self._repository.add_enrollment(enrollment)
         challenge = self.start_challenge(tenant_id, user, enrollment_id=enrollment.enrollment_id)
         self.send_code(tenant_id, challenge.challenge_id, enrollment, settings, service_name=service_name)
@@ -281,7 +300,7 @@ class MfaService:
                 return enrollment
         raise NotFound("This setup has expired. Please start again.")
 
-    def _pending(self, tenant_id: TenantId, user: User, kind: str, label: str) -> MfaEnrollment:
+    def new_pending(self, tenant_id: TenantId, user: User, kind: str, label: str) -> MfaEnrollment:
         return MfaEnrollment(
             tenant_id=tenant_id,
             user_id=user.user_id,

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from chalicelib.core import errors as domain
-from chalicelib.web.errors import NO_STORE, Handler
+from chalicelib.web.errors import NO_STORE, Handler, MissingBearer
 from chalicelib.web.http import BadRequest, DuplicateParameter, HttpRequest, HttpResponse, json_response
 
 log = logging.getLogger("gatehouse")
@@ -33,7 +33,16 @@ class MfaEnrollmentRequired(domain.DomainError):
     public = "Set up two-step verification in the hosted pages first (/mfa/factors), then sign in again."
 
 
+class StepUpRequired(domain.DomainError):
+    """The change needs a token from a sign-in with a second factor (``acr`` ``urn:gatehouse:loa:2``)."""
+
+    public = "Sign in again with your second factor (acr_values=urn:gatehouse:loa:2) to change your factors."
+
+
 FLOW_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    StepUpRequired: (403, "step_up_required"),
+    domain.TokenInvalid: (401, "invalid_token"),
+    MissingBearer: (401, "invalid_token"),
     MfaEnrollmentRequired: (403, "mfa_enrollment_required"),
     domain.InvalidCredentials: (401, "invalid_credentials"),
     domain.AccountDisabled: (403, "account_disabled"),
@@ -69,6 +78,10 @@ def flow_error_response(error: Exception) -> HttpResponse:
         headers["Retry-After"] = str(error.retry_after)
     if status == 503:
         headers["Retry-After"] = "5"
+    if status == 401 and code == "invalid_token":
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        if isinstance(error, MissingBearer):
+            body["error_description"] = "An access token is required."
     if isinstance(error, domain.DomainError):
         log.info("authn flow error: %s %s", type(error).__name__, error.detail)
     return json_response(body, status, headers)

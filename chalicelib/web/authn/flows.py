@@ -12,16 +12,18 @@ and the code is bound to the PKCE challenge.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib import container
 from chalicelib.core import clock
 from chalicelib.core.entities import Client, MfaEnrollment, User
-from chalicelib.core.errors import AccountDisabled, InvalidInput, TokenInvalid
+from chalicelib.core.errors import AccountDisabled, CodeInvalid, InvalidInput, NotFound, TokenInvalid
 from chalicelib.core.ids import TenantId, UserId, new_id
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.authentication import is_outdated
-from chalicelib.services.mfa import FACTORS
+from chalicelib.services.mfa import FACTORS, webauthn
+from chalicelib.services.mfa.service import allowed_kinds
 from chalicelib.services.step_up import SignIn, amr_after, decide
 from chalicelib.services.tokens import issuer_url
 from chalicelib.web.authn.errors import FlowInvalid, MfaEnrollmentRequired, authn_flow_endpoint
@@ -153,18 +155,39 @@ def _after_first_factor(
     req: dict[str, Any],
     user: User,
     settings: EffectiveSettings,
+    *,
+    pwv: str | None,
 ) -> HttpResponse:
     acr_values = tuple(str(req.get("acr_values") or "").split())
     step = decide(SignIn(user=user, amr=("pwd",), acr_values=acr_values, settings=settings, remembered=lambda: False))
     if step.action == "none":
-        return _complete(http, tenant_id, client, req, user, ("pwd",), settings)
+        return _authenticated(http, tenant_id, client, req, user, ("pwd",), settings, pwv=pwv)
     if step.action == "enroll":
         raise MfaEnrollmentRequired(detail=",".join(step.reasons))
     mfa = container.mfa()
     challenge = mfa.start_challenge(tenant_id, user)
     methods = mfa.methods(tenant_id, user, settings)
-    state = {"uid": user.user_id, "cid": challenge.challenge_id}
+    state = {"uid": user.user_id, "cid": challenge.challenge_id, "pwv": pwv}
     return _next(tenant_id, req, "mfa", {"type": "mfa_choice", "methods": [_method(m) for m in methods]}, **state)
+
+
+def _authenticated(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    req: dict[str, Any],
+    user: User,
+    amr: tuple[str, ...],
+    settings: EffectiveSettings,
+    *,
+    pwv: str | None,
+) -> HttpResponse:
+    """Every factor is proven: a password the policy now refuses must be replaced before the code is issued (only
+    now, so the password alone can never change the password of an account with a second factor)."""
+    if pwv:
+        state = {"uid": user.user_id, "pwv": pwv, "amr": list(amr)}
+        return _next(tenant_id, req, "new_password", {"type": "new_password_required"}, **state)
+    return _complete(http, tenant_id, client, req, user, amr, settings)
 
 
 # --- the steps ---------------------------------------------------------------------------------------------------
@@ -209,10 +232,9 @@ def password_step(http: HttpRequest, tenant: str) -> HttpResponse:
     result = container.password_authenticator().authenticate(
         tenant_id, email, password, ip=http.source_ip, settings=settings
     )
-    if is_outdated(password, settings.section("password_policy"), result.user.email):
-        state = {"uid": result.user.user_id, "pwv": result.password_version}
-        return _next(tenant_id, req, "new_password", {"type": "new_password_required"}, **state)
-    return _after_first_factor(http, tenant_id, client, req, result.user, settings)
+    outdated = is_outdated(password, settings.section("password_policy"), result.user.email)
+    pwv = result.password_version if outdated else None
+    return _after_first_factor(http, tenant_id, client, req, result.user, settings, pwv=pwv)
 
 
 @authn_flow_endpoint
@@ -231,18 +253,23 @@ def new_password_step(http: HttpRequest, tenant: str) -> HttpResponse:
         )
     except InvalidInput as error:
         raise InvalidInput(error.public, fields={"new_password": error.fields.get("password", "invalid")}) from error
-    return _after_first_factor(http, tenant_id, client, req, user, settings)
+    amr = tuple(str(a) for a in claims.get("amr") or ("pwd",))
+    return _complete(http, tenant_id, client, req, user, amr, settings)
 
 
 @authn_flow_endpoint
 def mfa_select_step(http: HttpRequest, tenant: str) -> HttpResponse:
     """Pick a method (``method_id``); email and SMS methods get a fresh code (again: a resend)."""
     tenant_id, _data, claims, _owner, settings, user, method = _mfa_context(http, tenant)
+    state = {"uid": user.user_id, "cid": claims["cid"], "pwv": claims.get("pwv")}
+    if method.kind == "webauthn":
+        options = container.passkeys().assertion_options(tenant_id, str(claims["cid"]), user, settings)
+        ceremony: dict[str, Any] = {"type": "mfa_passkey", "method": _method(method), "public_key": options}
+        return _next(tenant_id, claims["req"], "mfa", ceremony, **state)
     if FACTORS[method.kind].delivers_code:
         container.mfa().send_code(
             tenant_id, str(claims["cid"]), method, settings, service_name=branding_for(tenant_id)["display_name"]
         )
-    state = {"uid": user.user_id, "cid": claims["cid"]}
     challenge = {"type": "mfa_code", "method": _method(method), "code_sent": FACTORS[method.kind].delivers_code}
     return _next(tenant_id, claims["req"], "mfa", challenge, **state)
 
@@ -250,10 +277,11 @@ def mfa_select_step(http: HttpRequest, tenant: str) -> HttpResponse:
 @authn_flow_endpoint
 def mfa_verify_step(http: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id, data, claims, client, settings, user, method = _mfa_context(http, tenant)
-    verified = container.mfa().verify(
-        tenant_id, user, str(claims["cid"]), method.kind, _text(data, "code", limit=64), settings
-    )
-    return _complete(http, tenant_id, client, claims["req"], user, amr_after(("pwd",), verified.amr), settings)
+    answer = _credential(data) if method.kind == "webauthn" else _text(data, "code", limit=64)
+    verified = container.mfa().verify(tenant_id, user, str(claims["cid"]), method.kind, answer, settings)
+    amr = amr_after(("pwd",), verified.amr)
+    pwv = claims.get("pwv") if isinstance(claims.get("pwv"), str) else None
+    return _authenticated(http, tenant_id, client, claims["req"], user, amr, settings, pwv=pwv)
 
 
 def _active_user(tenant_id: TenantId, user_id: object) -> User:
@@ -280,7 +308,54 @@ def _mfa_context(
     return tenant_id, data, claims, client, settings, user, method
 
 
+@authn_flow_endpoint
+def passkey_step(http: HttpRequest, tenant: str) -> HttpResponse:
+    """Instead of the password: sign in with a discoverable passkey (passwordless first factor)."""
+    tenant_id = container.tenants().tree(tenant).tenant_id
+    claims = _unseal(tenant_id, _body(http), "password")
+    client = _client(tenant_id, claims["req"])
+    settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    if "webauthn" not in allowed_kinds(settings):
+        raise InvalidInput("Passkeys are not available.", fields={"step": "passkey"})
+    challenge, options = container.passkeys().begin_passwordless(tenant_id)
+    ceremony = {"type": "passkey", "public_key": options}
+    return _next(tenant_id, claims["req"], "passkey", ceremony, cid=challenge.challenge_id)
+
+
+@authn_flow_endpoint
+def passkey_verify_step(http: HttpRequest, tenant: str) -> HttpResponse:
+    tenant_id = container.tenants().tree(tenant).tenant_id
+    data = _body(http)
+    claims = _unseal(tenant_id, data, "passkey")
+    client = _client(tenant_id, claims["req"])
+    settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    credential = _credential(data)
+    user_id = webauthn.user_handle(credential)
+    if user_id is None:
+        raise CodeInvalid("The passkey was not recognised.", detail="no user handle")
+    try:
+        user = _active_user(tenant_id, user_id)
+    except NotFound as error:
+        raise CodeInvalid("The passkey was not recognised.", detail="unknown user handle") from error
+    container.mfa().verify(tenant_id, user, str(claims["cid"]), "webauthn", credential, settings)
+    return _complete(http, tenant_id, client, claims["req"], user, webauthn.PASSWORDLESS_AMR, settings)
+
+
+def _credential(data: dict[str, Any]) -> str:
+    value = data.get("credential")
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            "'credential' must be the WebAuthn credential as a JSON object.", fields={"credential": "required"}
+        )
+    text = json.dumps(value)
+    if len(text) > webauthn.MAX_CREDENTIAL_JSON:
+        raise InvalidInput("'credential' is too large.", fields={"credential": "too_long"})
+    return text
+
+
 STEPS = {
+    "passkey": passkey_step,
+    "passkey_verify": passkey_verify_step,
     "password": password_step,
     "new_password": new_password_step,
     "mfa_select": mfa_select_step,

@@ -103,6 +103,8 @@ def _totp(
 ) -> HttpResponse:
     mfa = container.mfa()
     if http.method == "GET" or posted(http, "step") == "restart":
+        # Each setup is a new encrypted secret (a KMS data key): counted like the other enrollment requests.
+        container.request_limiter().count(tenant_id, "mfa_enroll", http.source_ip)
         setup = mfa.begin_totp(tenant_id, user, issuer=branding_for(tenant_id)["display_name"])
         return _totp_page(http, tenant_id, setup.enrollment, setup.challenge.challenge_id, setup.secret, setup.uri)
     pending = mfa.pending_enrollment(tenant_id, user, posted(http, "enrollment", 64))
@@ -159,6 +161,7 @@ def _delivery(
         if step == "start":
             return _target_page(http, tenant_id, user, kind)
         try:
+            container.request_limiter().count(tenant_id, "mfa_enroll", http.source_ip)
             target = to_e164(posted(http, "phone_number", 64)) if kind == "sms_otp" else user.email
             enrollment, challenge = mfa.begin_delivery(
                 tenant_id, user, kind, target, settings, service_name=service_name
@@ -167,6 +170,8 @@ def _delivery(
             return _target_page(http, tenant_id, user, kind, error="mfa.error.phone_invalid", status=400)
         except DependencyUnavailable:
             return _target_page(http, tenant_id, user, kind, error="mfa.error.send_failed", status=503)
+        except RateLimited:
+            return _target_page(http, tenant_id, user, kind, error="mfa.error.too_many", status=429)
         return _code_page(http, tenant_id, kind, enrollment, challenge.challenge_id, notice="mfa.notice.code_sent")
     pending = mfa.pending_enrollment(tenant_id, user, posted(http, "enrollment", 64))
     challenge_id = posted(http, "challenge", 64)

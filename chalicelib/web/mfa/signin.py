@@ -35,6 +35,7 @@ from chalicelib.web.oidc.pages import error_page, page, redirect_sources
 from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context
 
 FACTORS_PAGE = "mfa/factors"
+HOSTED_KINDS = frozenset({"totp", "email_otp", "sms_otp", "recovery_code"})
 
 
 class InteractionRequired(OAuthError):
@@ -149,9 +150,11 @@ def start_challenge(
     pending = {**pending, "cid": challenge.challenge_id}
     csrf, csrf_cookie = flow.csrf_token(http)
     sealed = state.seal(tenant_id, params, pending, csrf)
-    methods = container.mfa().methods(tenant_id, user, settings)
+    methods = hosted_methods(tenant_id, user, settings)
+    if not methods:
+        raise InvalidRequest("This account's second factor (a passkey) can only be used in the app.")
     # An app code first (nothing to send), then a sent code; recovery codes only when the user picks them.
-    primary = [m for m in methods if FACTORS[m.kind].primary]
+    primary = [m for m in methods if FACTORS[m.kind].primary] or methods
     current = next((m for m in primary if not FACTORS[m.kind].delivers_code), None) or primary[0]
     notice = None
     if FACTORS[current.kind].delivers_code:
@@ -168,6 +171,11 @@ def start_challenge(
         cookies=[csrf_cookie] if csrf_cookie else [],
         notice=notice,
     )
+
+
+def hosted_methods(tenant_id: TenantId, user: User, settings: EffectiveSettings) -> list[MfaEnrollment]:
+    """Methods the hosted pages can use: everything but passkeys (they need JavaScript, which these pages avoid)."""
+    return [m for m in container.mfa().methods(tenant_id, user, settings) if m.kind in HOSTED_KINDS]
 
 
 def _send(tenant_id: TenantId, challenge_id: str, enrollment: MfaEnrollment, settings: EffectiveSettings) -> str:
@@ -240,7 +248,7 @@ def _challenge(http: HttpRequest, tenant: str) -> HttpResponse:
     if user.status != "active":
         raise InvalidRequest("This account cannot sign in.")
     settings = container.tenants().effective(tenant_id, client.tier_node_id if client else user.tier_node_id)
-    methods = container.mfa().methods(tenant_id, user, settings)
+    methods = hosted_methods(tenant_id, user, settings)
     if not methods:
         raise InvalidRequest("No second factor is available. Please start again from the application.")
     form = http.form()

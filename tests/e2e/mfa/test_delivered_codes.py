@@ -119,3 +119,17 @@ def test_email_codes(site: MfaSite, outbox: Outbox) -> None:
             site, callback(post_form(browser, site, page, "/mfa/challenge", {"code": code}), site)["code"]
         )
         assert jwt_claims(tokens["id_token"])["amr"] == ["pwd", "email", "mfa"]
+
+
+def test_code_sends_are_limited_per_user(site: MfaSite, outbox: Outbox) -> None:
+    with requests.Session() as browser:
+        callback(password_step(browser, site), site)
+        opened = Page.parse(browser.get(site.url("mfa/enroll/sms_otp"), timeout=15))
+        statuses = []
+        for _ in range(11):  # each a fresh enrollment with its own challenge: only the per-user limit applies
+            typed, _ = mobile_number()
+            sent = post_form(
+                browser, site, opened, "/mfa/enroll/sms_otp", {"phone_number": typed}, button=("step", "send")
+            )
+            statuses.append(sent.status_code)
+        assert statuses == [200] * 10 + [429]

@@ -250,3 +250,32 @@ def test_registration_and_recovery_are_in_the_same_api(
         timeout=15,
     )
     assert registered.status_code == 202, registered.text
+
+
+def test_a_required_password_change_comes_after_the_second_factor(site: MfaSite, clock: Any) -> None:
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    tenant_id = TenantId(site.slug)
+    email = f"old-{uuid.uuid4().hex[:8]}@example.org"
+    settings = container.tenants().effective(tenant_id)
+    container.accounts().create_user(tenant_id, email=email, password="qwertyuiop", verified=True, settings=settings)
+    mfa_user = MfaSite(
+        site.base, site.slug, site.client_id, site.client_secret, site.redirect_uri, email, "qwertyuiop", ""
+    )
+    with requests.Session() as browser:
+        callback(password_step(browser, mfa_user), mfa_user)
+        secret, _, _ = enroll_totp(browser, mfa_user, clock)
+    app = App(site, native_client(site))
+    # The password alone (all an attacker may have) cannot change the password: the second factor comes first.
+    choice = app.password(email, "qwertyuiop").json()
+    assert choice["next"]["type"] == "mfa_choice"
+    forged = app.step("new_password", choice["flow_token"], new_password=f"Harbor-{secrets.token_hex(3)}-violet")
+    assert forged.json()["error"] == "invalid_flow"
+    clock.advance(30)
+    totp = next(m for m in choice["next"]["methods"] if m["type"] == "totp")
+    asked = app.step("mfa_verify", choice["flow_token"], method_id=totp["id"], code=totp_now(secret, clock)).json()
+    assert asked["next"] == {"type": "new_password_required"}
+    done = app.step("new_password", asked["flow_token"], new_password=f"Harbor-{secrets.token_hex(3)}-violet-map")
+    assert done.status_code == 200, done.text
+    assert jwt_claims(app.tokens(done.json())["id_token"])["amr"] == ["pwd", "otp", "mfa"]
