@@ -10,6 +10,7 @@ from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.idps import idp_endpoint, idps_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
+from chalicelib.web.admin.webhook import webhook_endpoint
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.federation.oidc_rp import callback_endpoint as oidc_callback_endpoint
 from chalicelib.web.federation.pages import continue_endpoint as federation_continue_endpoint
@@ -281,6 +282,11 @@ def admin_idps(tenant: str) -> Response:
 @app.route("/t/{tenant}/admin/idps/{name}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
 def admin_idp(tenant: str, name: str) -> Response:
     return view(idp_endpoint)(app.current_request, tenant, name)
+
+
+@app.route("/t/{tenant}/admin/webhook", methods=["GET", "PUT", "DELETE"], content_types=BODY_TYPES)
+def admin_webhook(tenant: str) -> Response:
+    return view(webhook_endpoint)(app.current_request, tenant)
 
 
 # --- federation: upstream identity providers (the SAML SP adds its metadata and ACS routes here) -----------------

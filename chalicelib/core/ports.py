@@ -366,8 +366,9 @@ class FederatedIdentityRepository(Protocol):
 class HttpClient(Protocol):
     """Outbound HTTPS to third parties (upstream OpenID providers, webhooks): timeouts, no redirects followed."""
 
-    def get_json(self, url: str) -> dict[str, Any]:
-        """GET a JSON object; raises DependencyUnavailable on network errors, non-2xx or non-JSON answers."""
+    def get_json(self, url: str, *, bearer: str | None = None) -> dict[str, Any]:
+        """GET a JSON object (with a bearer token when given); raises DependencyUnavailable on network errors,
+        non-2xx or non-JSON answers."""
 
     def post_form(self, url: str, form: dict[str, str], *, basic_auth: tuple[str, str] | None = None) -> dict[str, Any]:
         """POST a form and return the JSON object answered (also for 4xx: OAuth errors are JSON); raises

@@ -57,8 +57,11 @@ def _json_object(url: str, body: bytes) -> dict[str, Any]:
 
 
 class Urllib3HttpClient:
-    def get_json(self, url: str) -> dict[str, Any]:
-        status, body = _request("GET", url, headers={"Accept": "application/json"})
+    def get_json(self, url: str, *, bearer: str | None = None) -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        status, body = _request("GET", url, headers=headers)
         if not 200 <= status < 300:
             raise DependencyUnavailable(detail=f"GET {url}: HTTP {status}")
         return _json_object(url, body)

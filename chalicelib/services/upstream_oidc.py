@@ -8,6 +8,7 @@ no key-bearing headers (``jwk``, ``jku``, ``x5u``, ``x5c``); its ``kid`` names a
 (fetched from the discovered ``jwks_uri``; refetched once for an unknown kid); the signature verifies; ``iss``
 equals the configured issuer exactly; ``aud`` contains our client id (and ``azp`` is us when there are several);
 ``exp``/``nbf``/``iat`` hold (60 s skew); and ``nonce`` equals the one we sent (constant-time compare).
+Claims a mapping names but the ID token lacks are taken from the userinfo endpoint when its ``sub`` matches.
 Discovery documents are cached for an hour and JWKS for ten minutes, per process.
 """
 
@@ -133,14 +134,31 @@ class UpstreamOidcService:
         claims = self.validate_id_token(
             integration, document, id_token, nonce=protocol_state.get("nonce", ""), access_token=access_token
         )
+        attributes = {k: v for k, v in claims.items() if k not in ("aud", "nonce", "at_hash", "c_hash")}
+        if access_token and any(source not in claims for source in integration.mapping().values()):
+            attributes = {**self._userinfo(document, access_token, str(claims["sub"])), **attributes}
         return UpstreamIdentity(
             integration=integration.name,
             subject=str(claims["sub"]),
-            attributes={k: v for k, v in claims.items() if k not in ("aud", "nonce", "at_hash", "c_hash")},
+            attributes=attributes,
             authn_time=int(claims["auth_time"]) if isinstance(claims.get("auth_time"), int) else clock.now(),
             amr=tuple(str(a) for a in claims.get("amr", []) if isinstance(a, str))[:8],
-            email_verified=claims.get("email_verified") is True,
+            email_verified=attributes.get("email_verified") is True,
         )
+
+    def _userinfo(self, document: dict[str, Any], access_token: str, sub: str) -> dict[str, Any]:
+        """Claims the ID token lacks (some providers release email or groups only here; OIDC Core §5.3.2: used
+        only when its ``sub`` is the ID token's). Best effort: unavailable means the ID token's claims only."""
+        endpoint = document.get("userinfo_endpoint")
+        if not _secure_url(endpoint):
+            return {}
+        try:
+            claims = self._http.get_json(str(endpoint), bearer=access_token)
+        except DependencyUnavailable:
+            return {}
+        if claims.get("sub") != sub:
+            return {}
+        return {k: v for k, v in claims.items() if k not in ("iss", "aud", "exp", "iat", "nbf", "nonce")}
 
     def validate_id_token(
         self,

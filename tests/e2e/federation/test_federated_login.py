@@ -280,3 +280,41 @@ def test_a_disabled_account_cannot_sign_in_through_its_idp(bed: Bed) -> None:
     )  # type: ignore[arg-type]
     response = Walker(bed).sign_in(bed.authorize_params(idp="up"), email, password)
     assert response.status_code == 400 and "is disabled" in Page.parse(response).text
+
+
+def test_a_tampered_id_token_from_the_token_endpoint_is_rejected(bed: Bed, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upstream's token response is altered in transit (payload swapped under the signature)."""
+    from chalicelib.outbound.http_client import Urllib3HttpClient
+
+    original = Urllib3HttpClient.post_form
+
+    def tampering(self: Urllib3HttpClient, url: str, form: dict[str, str], **kwargs: Any) -> dict[str, Any]:
+        answer = original(self, url, form, **kwargs)
+        head, _, signature = answer["id_token"].split(".")
+        claims = jwt.get_unverified_claims(answer["id_token"])
+        import base64
+        import json
+
+        forged = base64.urlsafe_b64encode(json.dumps({**claims, "sub": "someone-else"}).encode()).rstrip(b"=")
+        return {**answer, "id_token": ".".join([head, forged.decode(), signature])}
+
+    monkeypatch.setattr(Urllib3HttpClient, "post_form", tampering)
+    email, password = upstream_user(bed)
+    response = Walker(bed).sign_in(bed.authorize_params(idp="up"), email, password)
+    assert response.status_code == 400 and "could not be verified" in Page.parse(response).text
+    from chalicelib import container
+    from chalicelib.core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        container.accounts().find_by_email(bed.tenant, email)  # type: ignore[arg-type]
+
+
+def test_a_login_of_one_tenant_cannot_be_completed_through_another(bed: Bed, live_server: str) -> None:
+    other = make_bed(live_server)
+    email, password = upstream_user(bed)
+    walker = Walker(bed)
+    first = walker.get(f"{bed.issuer}/authorize?" + requests.compat.urlencode(bed.authorize_params(idp="up")))
+    callback = walker.upstream_login(walker.follow(first), email, password).headers["Location"]
+    crossed = walker.get(callback.replace(f"/t/{bed.tenant}/", f"/t/{other.tenant}/"))
+    assert crossed.status_code == 400  # the login id is unknown in the other tenant
+    assert code_of(bed, walker.follow(walker.get(callback)))

@@ -182,3 +182,22 @@ def test_operator_cli_adds_lists_and_removes(
     assert code == 0 and removed == {"name": "social", "removed": True}
     code, error = run("idp", "remove", "--tenant", t, "--name", "social")
     assert code == 1
+
+
+def test_only_a_root_admin_manages_the_webhook(tenant: dict[str, Any], admin_token: Any) -> None:
+    token = admin_token(tenant["tenant"])
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{tenant['base']}/admin/webhook"
+    assert requests.get(url, headers=headers, timeout=10).json() == {"url": None}
+    bad = requests.put(url, json={"url": "http://hooks.example.com/x"}, headers=headers, timeout=10)
+    assert bad.status_code == 400 and bad.json()["fields"] == {"url": "invalid"}
+    put = requests.put(url, json={"url": "https://hooks.example.com/x"}, headers=headers, timeout=10)
+    assert put.status_code == 200 and len(put.json()["secret"]) >= 43
+    shown = requests.get(url, headers=headers, timeout=10)
+    assert shown.json() == {"url": "https://hooks.example.com/x"} and put.json()["secret"] not in shown.text
+    org = {"Authorization": f"Bearer {admin_token(tenant['tenant'], tenant['nodes']['org'])}"}
+    assert requests.get(url, headers=org, timeout=10).status_code == 403
+    assert requests.delete(url, headers=headers, timeout=10).status_code == 204
+    assert requests.delete(url, headers=headers, timeout=10).status_code == 404
+    events = requests.get(f"{tenant['base']}/admin/audit", headers=headers, timeout=10).text
+    assert "admin.webhook.set" in events and put.json()["secret"] not in events

@@ -118,6 +118,26 @@ def test_oidc_presets_fill_issuer_and_names(service: IdentityProviderService) ->
     )
     assert google.oidc is not None and google.oidc.issuer == "https://accounts.google.com"
     assert google.display_name == "Google"
+    microsoft = service.create(
+        T, ROOT, {"name": "ms", "kind": "oidc", "oidc": {"preset": "microsoft", "client_id": "x", "client_secret": "y"}}
+    )
+    assert microsoft.oidc is not None and microsoft.oidc.issuer.startswith("https://login.microsoftonline.com/")
+    assert microsoft.oidc.issuer.endswith("/v2.0") and microsoft.display_name == "Microsoft"
+    entra = service.create(
+        T,
+        ROOT,
+        {
+            "name": "entra",
+            "kind": "oidc",
+            "oidc": {
+                "preset": "microsoft",
+                "issuer": "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0",
+                "client_id": "x",
+                "client_secret": "y",
+            },
+        },
+    )
+    assert entra.oidc is not None and "11111111" in entra.oidc.issuer
 
 
 @pytest.mark.parametrize(

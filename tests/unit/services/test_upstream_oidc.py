@@ -34,21 +34,28 @@ OTHER_PEM, _ = _key()
 class FakeHttp:
     def __init__(self) -> None:
         self.jwks_fetches = 0
+        self.userinfo_sub = "u1"
+        self.token_answer: dict[str, Any] = {}
 
-    def get_json(self, url: str) -> dict[str, Any]:
+    def get_json(self, url: str, *, bearer: str | None = None) -> dict[str, Any]:
+        if url.endswith("/userinfo"):
+            assert bearer == "at-1"
+            return {"sub": self.userinfo_sub, "email": "u1@op.example.com", "email_verified": True, "sub_extra": 1}
         if url.endswith("/.well-known/openid-configuration"):
             return {
                 "issuer": ISSUER,
                 "authorization_endpoint": f"{ISSUER}/authorize",
                 "token_endpoint": f"{ISSUER}/token",
                 "jwks_uri": f"{ISSUER}/jwks",
+                "userinfo_endpoint": f"{ISSUER}/userinfo",
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             }
         self.jwks_fetches += 1
         return {"keys": [PUBLIC]}
 
     def post_form(self, url: str, form: dict[str, str], *, basic_auth: tuple[str, str] | None = None) -> dict[str, Any]:
-        raise AssertionError("not used")
+        assert form["code_verifier"] == "v-1" and basic_auth == (CLIENT, "secret")
+        return self.token_answer
 
     def post_json(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         raise AssertionError("not used")
@@ -117,8 +124,28 @@ def test_discovery_with_another_issuer_is_refused() -> None:
     from chalicelib.core.errors import DependencyUnavailable
 
     class Lying(FakeHttp):
-        def get_json(self, url: str) -> dict[str, Any]:
+        def get_json(self, url: str, *, bearer: str | None = None) -> dict[str, Any]:
             return {**super().get_json(url), "issuer": "https://evil.example.com"}
 
     with pytest.raises(DependencyUnavailable):
         UpstreamOidcService(Lying(), None).discover(ISSUER)  # type: ignore[arg-type]
+
+
+class Secrets:
+    def client_secret(self, integration: IdentityProvider) -> str:
+        return "secret"
+
+
+@pytest.mark.parametrize(("userinfo_sub", "email"), [("u1", "u1@op.example.com"), ("someone-else", None)])
+def test_claims_missing_from_the_id_token_come_from_userinfo_of_the_same_subject(
+    userinfo_sub: str, email: str | None
+) -> None:
+    http = FakeHttp()
+    http.userinfo_sub = userinfo_sub
+    http.token_answer = {"id_token": _sign(_claims()), "access_token": "at-1"}
+    service = UpstreamOidcService(http, Secrets())  # type: ignore[arg-type]
+    identity = service.redeem(
+        INTEGRATION, code="c", redirect_uri="https://rp/cb", protocol_state={"nonce": "n-1", "code_verifier": "v-1"}
+    )
+    assert identity.subject == "u1" and identity.attributes.get("email") == email
+    assert identity.email_verified is (email is not None)
