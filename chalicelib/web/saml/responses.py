@@ -60,6 +60,7 @@ class AcceptedLogin:
 
 
 def accept_response(integration: SamlIntegrationConfig, saml_response: str | None) -> AcceptedLogin:
+    """Validate a posted ``SAMLResponse`` (base64) for ``integration``; raises SamlError naming the broken rule."""
     xml = decode_message(saml_response)
     root = parse(xml)
     check_status(root)

@@ -6,6 +6,7 @@ page button, IdP-initiated login, and rejections over HTTP (error page, audit ev
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -38,8 +39,15 @@ class Browser:
         return self.session.get(url, allow_redirects=False, timeout=TIMEOUT)
 
     def follow(self, response: requests.Response) -> requests.Response:
-        """Follow redirects until the IdP or the relying party's redirect URI is reached (that one is returned)."""
-        while response.status_code in (302, 303):
+        """Follow redirects until the IdP or the relying party's redirect URI is reached (that one is returned),
+        polling the provisioning interstitial (202 with a meta refresh) like a browser without JavaScript."""
+        deadline = time.monotonic() + 60
+        while response.status_code in (302, 303) or (response.status_code == 202 and "refresh" in response.text):
+            if response.status_code == 202:
+                assert time.monotonic() < deadline, "provisioning did not finish"
+                time.sleep(0.3)
+                response = self.get(response.url)
+                continue
             location = urljoin(response.url, response.headers["Location"])
             if location.startswith(self.idp.sso_url) or strip_query(location) == strip_query(self.demo["callback"]):
                 return response
@@ -76,7 +84,9 @@ def integration(
     metadata = tmp_path / "idp.xml"
     metadata.write_text(idp.metadata_xml())
     added = gatehouse("idp", "add-saml", "--tenant", "demo", "--name", name, "--metadata", str(metadata))
-    _set_mapping(name, {"groups": "isMemberOf"}, display_name=f"Corp SSO {name[-6:]}")
+    _set_mapping(
+        name, {"groups": "isMemberOf"}, display_name=f"Corp SSO {name[-6:]}", role_mapping={"engineering": ["engineer"]}
+    )
     idp.trust_sp(requests.get(added["metadata_url"], timeout=TIMEOUT).text)
     return {"name": name, **added}
 
@@ -172,6 +182,12 @@ def test_demo_web_signs_in_through_the_saml_idp(
         f"{demo['issuer']}/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=TIMEOUT
     )
     assert userinfo.status_code == 200 and userinfo.json()["email"] == user.name_id
+    # The workflow recorded the link to the SAML subject with the mapped groups and the roles they confer.
+    from chalicelib.storage.federation_repository import DynamoFederatedIdentityRepository
+
+    link = DynamoFederatedIdentityRepository().get(account.tenant_id, integration["name"], user.name_id)
+    assert link is not None and link.user_id == account.user_id
+    assert link.groups == ("engineering",) and link.roles == ("engineer",)
 
 
 def test_login_page_button_starts_the_saml_login(
