@@ -23,6 +23,7 @@ from chalicelib.services.roles import RoleService
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
+from chalicelib.services.tier_admin import NodeAdminService
 from chalicelib.services.tokens import TokenService
 from chalicelib.services.user_admin import UserAdminService
 from chalicelib.services.verification import VerificationFlow
@@ -200,7 +201,7 @@ def _provisioning_repository() -> ports.ProvisioningRepository:
 
 @cache
 def provisioning() -> ProvisioningService:
-    return ProvisioningService(accounts(), _provisioning_repository(), groups(), roles())
+    return ProvisioningService(accounts(), _provisioning_repository(), groups(), roles(), registration())
 
 
 @cache
@@ -232,6 +233,11 @@ def roles() -> RoleService:
 
     repository: ports.RoleRepository = DynamoRoleRepository()
     return RoleService(repository, tenants())
+
+
+@cache
+def node_admin() -> NodeAdminService:
+    return NodeAdminService(tenants(), _provisioning_repository(), user_admin(), clients(), roles())
 
 
 def local_outbox() -> list[dict[str, object]]:

@@ -100,6 +100,7 @@ class UserItem(MainItem, discriminator="user"):
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
     external_id = UnicodeAttribute(null=True)
+    enterprise = JSONAttribute(null=True)
 
 
 class GroupItem(MainItem, discriminator="group"):

@@ -37,6 +37,7 @@ def to_user(item: UserItem) -> User:
         phone_number=item.phone_number,
         phone_number_verified=bool(item.phone_number_verified),
         external_id=item.external_id,
+        enterprise=dict(item.enterprise or {}),
     )
 
 
@@ -57,6 +58,7 @@ def user_item_for(user: User, email: str) -> UserItem:
         created_at=user.created_at,
         updated_at=user.updated_at,
         external_id=user.external_id,
+        enterprise=user.enterprise or None,
     )
 
 

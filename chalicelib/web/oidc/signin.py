@@ -72,6 +72,10 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
         )
+    if not tree.is_active(result.user.tier_node_id):
+        return login_page(
+            http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
+        )
     session, cookie_value = container.sessions().start(
         tenant_id, result.user, amr=result.amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
     )
