@@ -8,8 +8,10 @@ from chalice.app import Chalice, CORSConfig, Response
 
 from chalicelib.web.account.routes import account_endpoint
 from chalicelib.web.admin.audit import audit_endpoint
+from chalicelib.web.admin.clients import client_action_endpoint, client_endpoint, clients_endpoint
+from chalicelib.web.admin.groups import admin_groups_endpoint, user_group_endpoint, user_groups_endpoint
 from chalicelib.web.admin.idps import idp_endpoint, idps_endpoint
-from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
+from chalicelib.web.admin.nodes import node_action_endpoint, node_endpoint, nodes_endpoint
 from chalicelib.web.admin.roles import role_endpoint, roles_endpoint, user_role_endpoint, user_roles_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
 from chalicelib.web.admin.webhook import webhook_endpoint
@@ -257,7 +259,7 @@ def admin_nodes(tenant: str) -> Response:
     return view(nodes_endpoint)(app.current_request, tenant)
 
 
-@app.route("/t/{tenant}/admin/nodes/{slug}", methods=["GET"], content_types=BODY_TYPES)
+@app.route("/t/{tenant}/admin/nodes/{slug}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
 def admin_node(tenant: str, slug: str) -> Response:
     return view(node_endpoint)(app.current_request, tenant, slug)
 
@@ -392,6 +394,41 @@ def authn_passkeys(tenant: str) -> Response:
 @app.route("/t/{tenant}/authn/passkeys/verify", methods=["POST"], content_types=BODY_TYPES)
 def authn_passkeys_verify(tenant: str) -> Response:
     return view(verify_passkey)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/nodes/{slug}/{action}", methods=["POST"], content_types=BODY_TYPES)
+def admin_node_action(tenant: str, slug: str, action: str) -> Response:
+    return view(node_action_endpoint)(app.current_request, tenant, slug, action)
+
+
+@app.route("/t/{tenant}/admin/clients", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_clients(tenant: str) -> Response:
+    return view(clients_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/clients/{client_id}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
+def admin_client(tenant: str, client_id: str) -> Response:
+    return view(client_endpoint)(app.current_request, tenant, client_id)
+
+
+@app.route("/t/{tenant}/admin/clients/{client_id}/{action}", methods=["POST"], content_types=BODY_TYPES)
+def admin_client_action(tenant: str, client_id: str, action: str) -> Response:
+    return view(client_action_endpoint)(app.current_request, tenant, client_id, action)
+
+
+@app.route("/t/{tenant}/admin/groups", methods=["GET"], content_types=BODY_TYPES)
+def admin_groups(tenant: str) -> Response:
+    return view(admin_groups_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/users/{user_id}/groups", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_user_groups(tenant: str, user_id: str) -> Response:
+    return view(user_groups_endpoint)(app.current_request, tenant, user_id)
+
+
+@app.route("/t/{tenant}/admin/users/{user_id}/groups/{group_id}", methods=["DELETE"], content_types=BODY_TYPES)
+def admin_user_group(tenant: str, user_id: str, group_id: str) -> Response:
+    return view(user_group_endpoint)(app.current_request, tenant, user_id, group_id)
 
 
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------

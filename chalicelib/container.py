@@ -30,6 +30,7 @@ from chalicelib.services.saml_sp import SamlSpService
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
+from chalicelib.services.tier_admin import NodeAdminService
 from chalicelib.services.tokens import TokenService
 from chalicelib.services.upstream_oidc import UpstreamOidcService
 from chalicelib.services.user_admin import UserAdminService
@@ -217,7 +218,7 @@ def _provisioning_repository() -> ports.ProvisioningRepository:
 
 @cache
 def provisioning() -> ProvisioningService:
-    return ProvisioningService(accounts(), _provisioning_repository(), groups(), roles())
+    return ProvisioningService(accounts(), _provisioning_repository(), groups(), roles(), registration())
 
 
 @cache
@@ -313,6 +314,11 @@ def webhooks() -> WebhookService:
 @cache
 def upstream_oidc() -> UpstreamOidcService:
     return UpstreamOidcService(http_client(), identity_providers())
+
+
+@cache
+def node_admin() -> NodeAdminService:
+    return NodeAdminService(tenants(), _provisioning_repository(), user_admin(), clients(), roles())
 
 
 def local_outbox() -> list[dict[str, object]]:

@@ -40,6 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("slug")
     show.set_defaults(run=commands.tenant_show)
 
+    update = tenant.add_parser("update", help="rename a node or replace its own settings")
+    update.add_argument("slug")
+    update.add_argument("--tenant", help="the customer tenant (when the slug is not unique across tenants)")
+    update.add_argument("--name")
+    update.add_argument("--new-slug")
+    update.add_argument("--settings", help="the node's own settings as JSON, or @FILE")
+    update.set_defaults(run=commands.tenant_update)
+    for name, run in (
+        ("settings", commands.tenant_settings),
+        ("disable", commands.tenant_set_status),
+        ("enable", commands.tenant_set_status),
+        ("delete", commands.tenant_delete),
+    ):
+        sub = tenant.add_parser(name)
+        sub.add_argument("slug")
+        sub.add_argument("--tenant", help="the customer tenant (when the slug is not unique across tenants)")
+        sub.set_defaults(run=run)
+
     client = groups.add_parser("client").add_subparsers(dest="action", required=True, parser_class=_Parser)
     create = client.add_parser("create")
     create.add_argument("--tenant", required=True)

@@ -334,3 +334,63 @@ def webhook_remove(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     container.webhooks().delete(tenant_id)
     return {"tenant": tenant_id, "removed": True}
+
+
+# --- tier nodes: rename, settings, disable, delete ---------------------------------------------------------------
+
+
+def _find_node(args: argparse.Namespace) -> Any:
+    if args.tenant:
+        tenant_id = container.tenants().tree(args.tenant).tenant_id
+        return container.tenants().resolve_node(tenant_id, args.slug)
+    return container.tenants().find_node_anywhere(args.slug)
+
+
+def _node_result(node: Any) -> dict[str, Any]:
+    tree = container.tenants().tree(node.tenant_id)
+    current = tree.nodes[node.node_id]
+    effective = container.tenants().effective(node.tenant_id, node.node_id)
+    slugs = {n.node_id: n.slug for n in tree.nodes.values()}
+    return {
+        "tenant": current.tenant_id,
+        "slug": current.slug,
+        "name": current.name,
+        "tier": current.tier,
+        "status": current.status,
+        "parent": slugs.get(current.parent_id) if current.parent_id else None,
+        "settings": current.settings,
+        "effective": effective.values,
+        "sources": {key: slugs.get(source, source) for key, source in effective.sources.items()},  # type: ignore[call-overload]
+    }
+
+
+def tenant_update(args: argparse.Namespace) -> dict[str, Any]:
+    node = _find_node(args)
+    settings = None
+    if args.settings is not None:
+        text = Path(args.settings[1:]).read_text() if args.settings.startswith("@") else args.settings
+        settings = json.loads(text)
+    updated = container.tenants().update_node(
+        node.tenant_id, node.node_id, name=args.name, slug=args.new_slug, settings=settings
+    )
+    _audit(node.tenant_id, "admin.node.update", updated.slug, node.node_id, {"previous_slug": node.slug})
+    return _node_result(updated)
+
+
+def tenant_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return _node_result(_find_node(args))
+
+
+def tenant_set_status(args: argparse.Namespace) -> dict[str, Any]:
+    node = _find_node(args)
+    disabled = args.action == "disable"
+    updated, revoked = container.node_admin().set_disabled(node.tenant_id, node.node_id, disabled)
+    _audit(node.tenant_id, f"admin.node.{args.action}", node.slug, node.node_id, dict(revoked))
+    return {**_node_result(updated), "signed_out": revoked}
+
+
+def tenant_delete(args: argparse.Namespace) -> dict[str, Any]:
+    node = _find_node(args)
+    container.node_admin().delete(node.tenant_id, node.node_id)
+    _audit(node.tenant_id, "admin.node.delete", node.slug, node.parent_id or node.node_id, {})
+    return {"tenant": node.tenant_id, "slug": node.slug, "deleted": True}

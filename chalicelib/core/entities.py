@@ -55,6 +55,13 @@ class TenantTree:
         """True if ``node_id`` is ``ancestor_id`` or below it (the reach of an admin scoped to ``ancestor_id``)."""
         return node_id in self.nodes and any(n.node_id == ancestor_id for n in self.chain(node_id))
 
+    def is_active(self, node_id: NodeId) -> bool:
+        """True if the node and every node above it are active (a disabled node disables its whole subtree)."""
+        return node_id in self.nodes and all(n.status == "active" for n in self.chain(node_id))
+
+    def children(self, node_id: NodeId) -> list[TierNode]:
+        return [n for n in self.nodes.values() if n.parent_id == node_id]
+
 
 @dataclass(frozen=True)
 class Client:
@@ -98,6 +105,10 @@ class User:
     @property
     def mfa_kinds(self) -> frozenset[str]:
         return frozenset(marker.split(":", 1)[0] for marker in self.mfa_factors)
+
+    # SCIM enterprise user extension (RFC 7643 §4.3): employeeNumber, costCenter, organization, division,
+    # department and manager ({"value", "displayName"}), as the provisioning system sent them.
+    enterprise: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

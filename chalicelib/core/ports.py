@@ -51,6 +51,12 @@ class TenantRepository(Protocol):
     def list_customers(self) -> list[TenantId]:
         """Operator use only: the ids of all customer tenants."""
 
+    def rename_node(self, node: TierNode, old_slug: str) -> None:
+        """Replace the node under a new slug (guards moved in one transaction); AlreadyExists if it is taken."""
+
+    def delete_node(self, node: TierNode) -> None:
+        """Delete the node and its slug guards; NotFound if it is gone."""
+
 
 class ClientRepository(Protocol):
     def get(self, tenant_id: TenantId, client_id: ClientId) -> Client | None: ...
@@ -62,6 +68,9 @@ class ClientRepository(Protocol):
         """Raises NotFound if the client does not exist."""
 
     def list(self, tenant_id: TenantId) -> list[Client]: ...
+
+    def delete(self, tenant_id: TenantId, client_id: ClientId) -> bool:
+        """False if there was no such client."""
 
 
 class UserRepository(Protocol):
@@ -116,6 +125,9 @@ class GroupRepository(Protocol):
 
     def list(self, tenant_id: TenantId) -> list[Group]:
         """Every group of the tenant (tenant-scoped query; callers filter)."""
+
+    def set_members(self, group: Group, *, previous: tuple[UserId, ...]) -> None:
+        """Replace the members only if they still are ``previous``; Conflict otherwise, NotFound if gone."""
 
 
 class ThrottleRepository(Protocol):

@@ -80,6 +80,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # A personal data export is kept (encrypted) and its single-use download link works this long.
         "export_link_seconds": 24 * 3600,
     },
+    "provisioning": {
+        # Users created over SCIM: "verify" (pending until they confirm their address through the email
+        # verification workflow, like self-registered users) or "trust" (the provisioning system vouches for the
+        # address: created verified and active, no email).
+        "email_verification": "verify",
+    },
 }
 
 # Adaptive authentication: the risk engine's policy (every key documented in core/risk.py).
@@ -154,6 +160,8 @@ def _check_self_service(doc: Mapping[str, Mapping[str, Any]]) -> None:
                 raise ValueError(f"setting '{section}.{key}' must be between 1 and {180 * 86400}")
     if "schema" in doc.get("attributes", {}):
         parse_schema(doc["attributes"]["schema"])
+    if doc.get("provisioning", {}).get("email_verification", "verify") not in ("verify", "trust"):
+        raise ValueError("setting 'provisioning.email_verification' must be verify or trust")
     _check_privacy(doc)
 
 

@@ -96,6 +96,7 @@ class AccountService:
         tier_node_id: NodeId = ROOT_NODE,
         status: UserStatus | None = None,
         external_id: str | None = None,
+        enterprise: dict[str, Any] | None = None,
     ) -> User:
         """Create an account; raises AlreadyExists when the email is taken in this tenant. ``status`` overrides
         the default (active when verified, pending otherwise), e.g. a provisioned account created disabled."""
@@ -115,6 +116,7 @@ class AccountService:
             created_at=now,
             updated_at=now,
             external_id=external_id,
+            enterprise=enterprise or {},
         )
         self._credentials.create_user_with_password(user, password_hash)
         return user

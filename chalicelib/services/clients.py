@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,7 +11,7 @@ from chalicelib.config import settings as config
 from chalicelib.core import clock
 from chalicelib.core.digests import constant_time_equals, secret_digest
 from chalicelib.core.entities import Client, ClientType
-from chalicelib.core.errors import InvalidInput
+from chalicelib.core.errors import InvalidInput, NotFound
 from chalicelib.core.ids import ROOT_NODE, ClientId, NodeId, TenantId, new_id, new_secret
 from chalicelib.core.ports import ClientRepository
 from chalicelib.services.cache import TtlCache
@@ -141,3 +142,63 @@ class ClientService:
         if not client.secret_digest or not isinstance(secret, str) or not secret or len(secret) > 512:
             return False
         return constant_time_equals(client.secret_digest, secret_digest(secret))
+
+    # --- administration (admin API) ---------------------------------------------------------------------------
+
+    def find(self, tenant_id: TenantId, client_id: str) -> Client | None:
+        """The client whatever its status, read through (no cache): for administration."""
+        if not isinstance(client_id, str) or not client_id or len(client_id) > 128 or "#" in client_id:
+            return None
+        return self._repository.get(tenant_id, ClientId(client_id))
+
+    def update(
+        self,
+        tenant_id: TenantId,
+        client_id: str,
+        *,
+        name: str | None = None,
+        redirect_uris: builtins.list[str] | None = None,
+        post_logout_redirect_uris: builtins.list[str] | None = None,
+        scopes: builtins.list[str] | None = None,
+    ) -> Client:
+        """Change what an admin may change; the redirect URIs follow the same rules as at registration."""
+        client = self.find(tenant_id, client_id)
+        if client is None:
+            raise NotFound("Unknown client.")
+        changes: dict[str, Any] = {}
+        if name is not None:
+            if not isinstance(name, str) or not name.strip() or len(name) > 200:
+                raise InvalidInput("A client needs a name.", fields={"name": "invalid"})
+            changes["name"] = name.strip()
+        if redirect_uris is not None:
+            uris = tuple(check_redirect_uri(u, client_type=client.client_type) for u in _strings(redirect_uris))
+            if client.client_type != "service" and not uris:
+                raise InvalidInput("A client needs a redirect URI.", fields={"redirect_uri": "required"})
+            changes["redirect_uris"] = uris
+        if post_logout_redirect_uris is not None:
+            changes["post_logout_redirect_uris"] = tuple(
+                check_redirect_uri(u, client_type=client.client_type) for u in _strings(post_logout_redirect_uris)
+            )
+        if scopes is not None:
+            new_scopes = check_scopes(_strings(scopes))
+            if ADMIN_SCOPE in new_scopes and client.client_type != "service" and not client.first_party:
+                raise InvalidInput(
+                    "Only first-party clients may ask users for the admin scope.", fields={"scope": "admin"}
+                )
+            changes["scopes"] = new_scopes
+        updated = replace(client, **changes)
+        self._repository.replace(updated)
+        self._cache.invalidate((tenant_id, client_id))
+        return updated
+
+    def delete(self, tenant_id: TenantId, client_id: str) -> None:
+        """The client stops authenticating at once in this process (others: within the client cache TTL)."""
+        if not self._repository.delete(tenant_id, ClientId(client_id)):
+            raise NotFound("Unknown client.")
+        self._cache.invalidate((tenant_id, client_id))
+
+
+def _strings(values: object) -> builtins.list[str]:
+    if not isinstance(values, builtins.list) or not all(isinstance(v, str) for v in values) or len(values) > 50:
+        raise InvalidInput("Expected a list of at most 50 strings.")
+    return [str(v) for v in values]

@@ -1,15 +1,19 @@
 """Provisioning by external systems (SCIM): a tenant's users (create, replace, delete, list) and groups.
 
-Accounts are created through ``AccountService`` so the email uniqueness guard and the password policy apply.
-A provisioning system is trusted for the addresses it provisions: its users are created with the email marked
-verified, active or disabled as it says.
+Accounts are created through ``AccountService`` (or, for unverified addresses, the registration service's
+pending-account path) so the email uniqueness guard and the password policy apply. A new active user follows the
+tenant's ``provisioning.email_verification`` setting: ``verify`` (the default) creates it pending and starts the
+email verification workflow (a set-password invitation when no password was provisioned), exactly the rules of
+self-registration, including removal of the pending account when its links expire unused; ``trust`` creates it
+verified and active (the provisioning system vouches for the address). A user provisioned inactive is created
+disabled, and no email is sent.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from chalicelib.core import clock
 from chalicelib.core.entities import Group, User, UserStatus
@@ -23,6 +27,20 @@ from chalicelib.services.roles import RoleService
 MAX_EXTERNAL_ID = 256
 
 
+class PendingAccounts(Protocol):
+    """The registration service's pending-account path (verification email workflow)."""
+
+    def provision_pending(
+        self,
+        tenant_id: TenantId,
+        email: str,
+        *,
+        password: str | None,
+        profile: dict[str, Any],
+        settings: EffectiveSettings,
+    ) -> User: ...
+
+
 @dataclass(frozen=True)
 class ProvisionedUser:
     """What a provisioning system sets on an account (everything else is ours)."""
@@ -31,6 +49,7 @@ class ProvisionedUser:
     active: bool
     profile: dict[str, Any]  # OIDC profile claims it manages; None clears one
     external_id: str | None = None
+    enterprise: dict[str, Any] = field(default_factory=dict)  # SCIM enterprise extension (checked by the adapter)
 
 
 def _check(data: ProvisionedUser) -> ProvisionedUser:
@@ -48,26 +67,39 @@ class ProvisioningService:
         repository: ProvisioningRepository,
         groups: GroupService | None = None,
         roles: RoleService | None = None,
+        pending_accounts: PendingAccounts | None = None,
     ) -> None:
         self._accounts = accounts
         self._repository = repository
         self._groups = groups
         self._roles = roles
+        self._pending = pending_accounts
 
     def create(
         self, tenant_id: TenantId, data: ProvisionedUser, *, password: str | None, settings: EffectiveSettings
     ) -> User:
         """Raises AlreadyExists when the email is taken, InvalidInput for a bad email or password."""
         data = _check(data)
+        profile = {k: v for k, v in data.profile.items() if v is not None}
+        verify = settings.get("provisioning", "email_verification") == "verify"
+        if data.active and verify and self._pending is not None:
+            user = self._pending.provision_pending(
+                tenant_id, data.email, password=password, profile=profile, settings=settings
+            )
+            updated = replace(user, external_id=data.external_id, enterprise=data.enterprise)
+            if updated != user:
+                self._repository.replace_user(updated, previous_email=user.email)
+            return updated
         return self._accounts.create_user(
             tenant_id,
             email=data.email,
             password=password,
             settings=settings,
-            verified=True,
-            profile={k: v for k, v in data.profile.items() if v is not None},
+            verified=not verify,
+            profile=profile,
             status="active" if data.active else "disabled",
             external_id=data.external_id,
+            enterprise=data.enterprise,
         )
 
     def get(self, tenant_id: TenantId, user_id: str) -> User:
@@ -95,6 +127,7 @@ class ProvisioningService:
             status=status,
             profile={k: v for k, v in {**current.profile, **data.profile}.items() if v is not None},
             external_id=data.external_id,
+            enterprise=data.enterprise,
             updated_at=max(clock.now(), current.updated_at),
         )
         self._repository.replace_user(updated, previous_email=current.email)
@@ -188,3 +221,19 @@ class GroupService:
             if user_id in group.members:
                 members = tuple(m for m in group.members if m != user_id)
                 self._groups.replace(replace(group, members=members, updated_at=clock.now()))
+
+    def change_membership(self, tenant_id: TenantId, group_id: str, user_id: UserId, *, member: bool) -> Group:
+        """Add or remove one member (admin API), conditional on the members read: concurrent changes never
+        overwrite each other (Conflict: retry)."""
+        group = self.get(tenant_id, group_id)
+        if member and user_id not in group.members:
+            if len(group.members) >= MAX_GROUP_MEMBERS:
+                raise InvalidInput(f"A group has at most {MAX_GROUP_MEMBERS} members.", fields={"group": "full"})
+            members = (*group.members, user_id)
+        elif not member and user_id in group.members:
+            members = tuple(m for m in group.members if m != user_id)
+        else:
+            return group
+        updated = replace(group, members=members, updated_at=max(clock.now(), group.updated_at))
+        self._groups.set_members(updated, previous=group.members)
+        return updated

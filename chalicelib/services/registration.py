@@ -31,7 +31,7 @@ from chalicelib.core.errors import (
 from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, new_user_id
 from chalicelib.core.ports import HumanVerifier, UserRepository, VerificationRepository, WorkflowEngine
 from chalicelib.core.settings import EffectiveSettings
-from chalicelib.services.accounts import check_email
+from chalicelib.services.accounts import check_email, check_password
 from chalicelib.services.emails import Mailer
 from chalicelib.services.links import page_url, verification_id_for
 from chalicelib.services.password_policy import check_new_password
@@ -104,6 +104,29 @@ class RegistrationService:
         user, verification = self._pending(tenant_id, check_email(email), {}, node_id, "invitation", settings)
         self._verifications.create_pending_account(user, None, verification)
         self._start(verification, settings, "The invitation could not be sent. Nothing was saved; try again.")
+        return user
+
+    def provision_pending(
+        self,
+        tenant_id: TenantId,
+        email: str,
+        *,
+        password: str | None,
+        profile: dict[str, Any],
+        settings: EffectiveSettings,
+        node_id: NodeId = ROOT_NODE,
+    ) -> User:
+        """A provisioned account whose address is not trusted: pending, with the verification email (or, without a
+        password, the set-password invitation). Raises AlreadyExists for a taken email, InvalidInput for a weak
+        password."""
+        email = check_email(email)
+        password_hash = None
+        if password is not None:
+            password_hash = hash_password(check_password(password, settings.section("password_policy"), email))
+        kind: VerificationKind = "registration" if password_hash else "invitation"
+        user, verification = self._pending(tenant_id, email, dict(profile), node_id, kind, settings)
+        self._verifications.create_pending_account(user, password_hash, verification)
+        self._start(verification, settings, "The verification email could not be sent. Nothing was saved; retry.")
         return user
 
     def _validate(self, request: RegistrationRequest, settings: EffectiveSettings) -> tuple[str, str, dict[str, Any]]:

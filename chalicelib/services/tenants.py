@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.config import settings as config
 from chalicelib.core.entities import TenantTree, Tier, TierNode
-from chalicelib.core.errors import InvalidInput, NotFound, TenantUnavailable
+from chalicelib.core.errors import Conflict, InvalidInput, NotFound, TenantUnavailable
 from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, new_id
 from chalicelib.core.ports import TenantRepository
 from chalicelib.core.settings import EffectiveSettings, effective_settings, validate_settings
@@ -129,3 +130,68 @@ class TenantService:
         except TenantUnavailable:
             return False
         return True
+
+    # --- managing tier nodes (admin API and CLI) ------------------------------------------------------------
+
+    def update_node(
+        self,
+        tenant_id: TenantId,
+        node_id: NodeId,
+        *,
+        name: str | None = None,
+        slug: str | None = None,
+        settings: dict[str, Any] | None = None,
+        status: str | None = None,
+    ) -> TierNode:
+        """Rename (display name or slug), replace the node's own settings or set its status. The customer root
+        keeps its slug (it is the tenant id) and its status (operators disable tenants)."""
+        tree = self.tree(tenant_id)
+        node = tree.nodes.get(node_id)
+        if node is None:
+            raise NotFound("Unknown tier node.")
+        changes: dict[str, Any] = {}
+        if name is not None:
+            if not isinstance(name, str) or not name.strip() or len(name) > 200:
+                raise InvalidInput("A name is 1-200 characters.", fields={"name": "invalid"})
+            changes["name"] = name.strip()
+        if settings is not None:
+            if not isinstance(settings, dict):
+                raise InvalidInput("settings must be an object.", fields={"settings": "invalid"})
+            try:
+                changes["settings"] = validate_settings(settings)
+            except ValueError as error:
+                raise InvalidInput(str(error), fields={"settings": str(error)}) from error
+        if status is not None:
+            if status not in ("active", "disabled"):
+                raise InvalidInput("status must be active or disabled.", fields={"status": "invalid"})
+            if node.parent_id is None:
+                raise InvalidInput("The customer tenant itself cannot be disabled here.", fields={"status": "root"})
+            changes["status"] = status
+        new_slug = node.slug if slug is None else check_slug(slug)
+        if new_slug != node.slug:
+            if node.parent_id is None:
+                raise InvalidInput("The customer tenant's slug is its id and cannot change.", fields={"slug": "root"})
+            if tree.find_by_slug(new_slug) is not None or new_slug == tenant_id:
+                raise InvalidInput(f"'{new_slug}' is already used in this tenant.", fields={"slug": "taken"})
+            changes["slug"] = new_slug
+        updated = replace(node, **changes)
+        if updated.slug != node.slug:
+            self._repository.rename_node(updated, node.slug)
+        elif updated != node:
+            self._repository.update_node(updated)
+        self._trees.invalidate(tenant_id)
+        return updated
+
+    def delete_node(self, tenant_id: TenantId, node_id: NodeId) -> TierNode:
+        """Delete an organization or account without children (callers check that nothing else lives there)."""
+        tree = self.tree(tenant_id)
+        node = tree.nodes.get(node_id)
+        if node is None:
+            raise NotFound("Unknown tier node.")
+        if node.parent_id is None:
+            raise InvalidInput("The customer tenant itself cannot be deleted here.", fields={"node": "root"})
+        if tree.children(node_id):
+            raise Conflict(f"'{node.slug}' still has organizations or accounts below it.")
+        self._repository.delete_node(node)
+        self._trees.invalidate(tenant_id)
+        return node

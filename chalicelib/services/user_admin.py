@@ -171,3 +171,15 @@ class UserAdminService:
         for grant in grants:
             self._grants.revoke(tenant_id, grant.grant_id, now=now)
         return {"sessions": len(sessions), "grants": len(grants)}
+
+    def retire(self, tenant_id: TenantId, reach: frozenset[NodeId], user_id: str) -> tuple[User, dict[str, int]]:
+        """Off-boarding that keeps the record (unlike delete): disabled, signed out everywhere, every role
+        and group membership dropped."""
+        user = self.set_disabled(tenant_id, reach, user_id, disabled=True)
+        counts = self._revoke_everything(tenant_id, user.user_id)
+        counts["roles"] = self._roles.remove_user(tenant_id, user.user_id) if self._roles is not None else 0
+        groups = [g for g in self._groups.list(tenant_id) if user.user_id in g.members]
+        for group in groups:
+            self._groups.change_membership(tenant_id, group.group_id, user.user_id, member=False)
+        counts["groups"] = len(groups)
+        return user, counts

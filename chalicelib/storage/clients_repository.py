@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.core.entities import Client
 from chalicelib.core.errors import AlreadyExists, NotFound
@@ -91,3 +91,13 @@ class DynamoClientRepository:
         return [
             _to_client(i) for i in ClientItem.gsi1.query(keys.clients_index(tenant_id)) if isinstance(i, ClientItem)
         ]
+
+    @translate_errors
+    def delete(self, tenant_id: TenantId, client_id: ClientId) -> bool:
+        try:
+            ClientItem(keys.client(tenant_id, client_id), SK).delete(condition=MainItem.pk.exists())
+        except DeleteError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True

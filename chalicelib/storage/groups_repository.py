@@ -5,7 +5,7 @@ from __future__ import annotations
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.core.entities import Group
-from chalicelib.core.errors import AlreadyExists, NotFound
+from chalicelib.core.errors import AlreadyExists, Conflict, NotFound
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.errors import is_condition_failure, translate_errors
@@ -85,3 +85,14 @@ class DynamoGroupRepository:
             for item in MainItem.gsi1.query(keys.groups_index(tenant_id))
             if isinstance(item, GroupItem) and item.tenant_id == tenant_id
         ]
+
+    @translate_errors
+    def set_members(self, group: Group, *, previous: tuple[UserId, ...]) -> None:
+        """Write the group's members only if they are still ``previous`` (no lost update); Conflict otherwise."""
+        item = _item(group)
+        try:
+            item.save(condition=MainItem.pk.exists() & (GroupItem.members == list(previous)))
+        except PutError as error:
+            if is_condition_failure(error):
+                raise Conflict("The group changed meanwhile; try again.") from error
+            raise

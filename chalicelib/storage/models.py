@@ -103,6 +103,8 @@ class UserItem(MainItem, discriminator="user"):
     deletion_scheduled_at = NumberAttribute(default=0)
     mfa_factors = UnicodeSetAttribute(null=True)  # "<kind>:<enrollment id>" of the active MFA enrollments
 
+    enterprise = JSONAttribute(null=True)
+
 
 class GroupItem(MainItem, discriminator="group"):
     """A provisioned group; ``members`` holds user ids (bounded by MAX_GROUP_MEMBERS in the service)."""

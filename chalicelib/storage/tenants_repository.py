@@ -45,6 +45,18 @@ def _to_item(node: TierNode) -> TierNodeItem:
     )
 
 
+WHOLE_TENANT = "*"
+
+
+def _slug_guards(node: TierNode, slug: str) -> list[GuardItem]:
+    """The slug's guards: unique under the parent (the rule) and in the whole tenant (what keeps slugs in URLs
+    and ``--tier-node`` unambiguous, also when two creations race under different parents)."""
+    return [
+        GuardItem(keys.node_slug_guard(node.tenant_id, parent, slug), "GUARD", owner=node.node_id)
+        for parent in (node.parent_id or "-", WHOLE_TENANT)
+    ]
+
+
 class DynamoTenantRepository:
     @translate_errors
     def load_tree(self, tenant_id: TenantId) -> TenantTree | None:
@@ -55,13 +67,11 @@ class DynamoTenantRepository:
 
     @translate_errors
     def create_node(self, node: TierNode) -> None:
-        guard = GuardItem(
-            keys.node_slug_guard(node.tenant_id, node.parent_id or "-", node.slug), "GUARD", owner=node.node_id
-        )
         try:
             with transaction() as tx:
                 tx.save(_to_item(node), condition=MainItem.pk.does_not_exist())
-                tx.save(guard, condition=MainItem.pk.does_not_exist())
+                for guard in _slug_guards(node, node.slug):
+                    tx.save(guard, condition=MainItem.pk.does_not_exist())
         except TransactWriteError as error:
             if is_condition_failure(error):
                 raise AlreadyExists(f"'{node.slug}' is already taken.") from error
@@ -87,3 +97,31 @@ class DynamoTenantRepository:
             return _to_node(TierNodeItem.get(keys.tenant_nodes(tenant_id), node_id))
         except DoesNotExist:
             return None
+
+    @translate_errors
+    def rename_node(self, node: TierNode, old_slug: str) -> None:
+        """Write the node under its new slug, moving its slug guards, in one transaction."""
+        try:
+            with transaction() as tx:
+                for guard in _slug_guards(node, old_slug):
+                    tx.delete(guard)
+                tx.save(_to_item(node), condition=MainItem.pk.exists())
+                for guard in _slug_guards(node, node.slug):
+                    tx.save(guard, condition=MainItem.pk.does_not_exist())
+        except TransactWriteError as error:
+            if is_condition_failure(error):
+                raise AlreadyExists(f"'{node.slug}' is already taken.") from error
+            raise
+
+    @translate_errors
+    def delete_node(self, node: TierNode) -> None:
+        """Delete the node and its slug guards; NotFound if it is gone."""
+        try:
+            with transaction() as tx:
+                tx.delete(TierNodeItem(keys.tenant_nodes(node.tenant_id), node.node_id), condition=MainItem.pk.exists())
+                for guard in _slug_guards(node, node.slug):
+                    tx.delete(guard)
+        except TransactWriteError as error:
+            if is_condition_failure(error):
+                raise NotFound("Unknown tier node.") from error
+            raise

@@ -39,6 +39,7 @@ def to_user(item: UserItem) -> User:
         external_id=item.external_id,
         deletion_scheduled_at=int(item.deletion_scheduled_at or 0),
         mfa_factors=tuple(sorted(item.mfa_factors or ())),
+        enterprise=dict(item.enterprise or {}),
     )
 
 
@@ -61,6 +62,7 @@ def user_item_for(user: User, email: str) -> UserItem:
         external_id=user.external_id,
         deletion_scheduled_at=user.deletion_scheduled_at,
         mfa_factors=set(user.mfa_factors) or None,
+        enterprise=user.enterprise or None,
     )
 
 

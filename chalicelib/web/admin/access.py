@@ -81,7 +81,7 @@ def authorize(request: HttpRequest, tenant: str) -> AdminAccess:
     if ADMIN_SCOPE not in str(claims.get("scope", "")).split():
         raise InsufficientScope("An access token with the 'admin' scope is required.")
     client = container.clients().get(tree.tenant_id, ClientId(str(claims["client_id"])))
-    if client is None or client.status != "active" or client.tier_node_id not in tree.nodes:
+    if client is None or client.status != "active" or not tree.is_active(client.tier_node_id):
         raise Forbidden(detail="client gone or disabled")
     if claims.get("gid") is None:
         if client.client_type != "service":

@@ -1,7 +1,10 @@
-"""Admin API for tier nodes: list, create and show (own and effective settings, with where each value came from).
+"""Admin API for tier nodes: list, create, show (own and effective settings, with where each value came from),
+``PATCH`` (name, slug, own settings validated by ``core/settings``), ``DELETE`` (only when empty) and
+``POST .../disable|enable`` (a disabled node's clients and users cannot sign in; its users are signed out).
 
 Authorization on every call is ``access.authorize``: the caller manages the nodes it administers and everything
-below them, and nothing above or beside them (403).
+below them, and nothing above or beside them (403). Renaming, editing settings: any admin of the node; changing
+the slug, disabling and deleting: only admins above it (an organization admin cannot delete its organization).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from typing import Any
 
 from chalicelib import container
 from chalicelib.core.entities import TenantTree, TierNode
-from chalicelib.core.errors import InvalidInput
+from chalicelib.core.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.services.tokens import issuer_url
 from chalicelib.web.admin.access import NO_STORE, AdminAccess, authorize
 from chalicelib.web.audit import audited
@@ -65,19 +68,63 @@ def _create_node(request: HttpRequest, access: AdminAccess) -> TierNode:
 @admin_endpoint
 def node_endpoint(request: HttpRequest, tenant: str, slug: str) -> HttpResponse:
     access = authorize(request, tenant)
-    tree = access.tree
-    if request.method != "GET":
-        raise InvalidRequest("Use GET.", status=405)
     node = access.node(slug)
+    if request.method == "GET":
+        return json_response(_detail(access.tree, node), 200, NO_STORE)
+    if request.method == "PATCH":
+        with audited(access.actor, "admin.node.update", node.slug, node.node_id) as note:
+            body = request.json()
+            if not isinstance(body, dict) or not body or set(body) - {"name", "slug", "settings"}:
+                raise InvalidInput("Send name, slug and/or settings.", fields={"body": "invalid"})
+            note.details = {"fields": ",".join(sorted(body))}
+            if "slug" in body and body["slug"] != node.slug:
+                _check_parent_admin(access, node)
+                note.details["new_slug"] = str(body["slug"])[:64]
+            node = container.tenants().update_node(
+                access.tree.tenant_id,
+                node.node_id,
+                name=body.get("name"),
+                slug=body.get("slug"),
+                settings=body.get("settings"),
+            )
+        tree = container.tenants().tree(access.tree.tenant_id)
+        return json_response(_detail(tree, tree.nodes[node.node_id]), 200, NO_STORE)
+    if request.method == "DELETE":
+        with audited(access.actor, "admin.node.delete", node.slug, node.parent_id or node.node_id):
+            _check_parent_admin(access, node)
+            container.node_admin().delete(access.tree.tenant_id, node.node_id)
+        return HttpResponse(204, "", dict(NO_STORE))
+    raise InvalidRequest("Use GET, PATCH or DELETE.", status=405)
+
+
+@admin_endpoint
+def node_action_endpoint(request: HttpRequest, tenant: str, slug: str, action: str) -> HttpResponse:
+    access = authorize(request, tenant)
+    if action not in ("disable", "enable"):
+        raise NotFound(f"There is no '{action[:64]}' action.")
+    if request.method != "POST":
+        raise InvalidRequest("Use POST.", status=405)
+    node = access.node(slug)
+    with audited(access.actor, f"admin.node.{action}", node.slug, node.node_id) as note:
+        _check_parent_admin(access, node)
+        node, revoked = container.node_admin().set_disabled(access.tree.tenant_id, node.node_id, action == "disable")
+        note.details = dict(revoked)
+    tree = container.tenants().tree(access.tree.tenant_id)
+    return json_response({**_node(tree, tree.nodes[node.node_id]), "signed_out": revoked}, 200, NO_STORE)
+
+
+def _check_parent_admin(access: AdminAccess, node: TierNode) -> None:
+    """Disabling, deleting or re-slugging a node is for the admins above it, never for its own admins."""
+    if node.parent_id is None or not access.covers(node.parent_id):
+        raise Forbidden(f"Only the admins above '{node.slug}' can do this.")
+
+
+def _detail(tree: TenantTree, node: TierNode) -> dict[str, Any]:
     effective = container.tenants().effective(tree.tenant_id, node.node_id)
     slugs = {n.node_id: n.slug for n in tree.nodes.values()}
-    return json_response(
-        {
-            **_node(tree, node),
-            "settings": node.settings,
-            "effective": effective.values,
-            "sources": {key: slugs.get(source, source) for key, source in effective.sources.items()},  # type: ignore[call-overload]
-        },
-        200,
-        NO_STORE,
-    )
+    return {
+        **_node(tree, node),
+        "settings": node.settings,
+        "effective": effective.values,
+        "sources": {key: slugs.get(source, source) for key, source in effective.sources.items()},  # type: ignore[call-overload]
+    }

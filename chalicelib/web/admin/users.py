@@ -30,7 +30,10 @@ ACTIONS = {
     "disable": "admin.user.disable",
     "enable": "admin.user.enable",
     "revoke-sessions": "admin.user.revoke_sessions",
+    "promote": "admin.user.promote",
+    "retire": "admin.user.retire",
 }
+ADMIN_ROLE_OF_TIER = {"customer": "tenant-admin", "organization": "organization-admin", "account": "account-admin"}
 
 
 def to_json(tree: TenantTree, user: User) -> dict[str, Any]:
@@ -86,7 +89,10 @@ def user_list_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
     with audited(actor, "admin.user.create") as note:
         user = _create(request, access)
         note.target_id, note.node_id = user.user_id, user.tier_node_id
-        note.details = {"verified": user.email_verified}
+        note.details = {
+            "verified": user.email_verified,
+            "invited": user.status == "pending" and not user.email_verified,
+        }
     location = f"{issuer_url(tree.tenant_id)}/admin/users/{user.user_id}"
     return json_response(to_json(tree, user), 201, {**NO_STORE, "Location": location})
 
@@ -95,6 +101,18 @@ def _create(request: HttpRequest, access: AdminAccess) -> User:
     body = _body(request)
     tree = access.tree
     node = access.node_or_home(body.get("node"))
+    invite = body.get("invite", False)
+    if invite is True:
+        # The existing invitation flow: a pending account without password and a set-password email.
+        if set(body) - {"email", "node", "invite"}:
+            raise InvalidInput("An invitation takes only email and node.", fields={"invite": "invalid"})
+        settings = container.tenants().effective(tree.tenant_id, node.node_id)
+        email = body.get("email")
+        if not isinstance(email, str):
+            raise InvalidInput("An invitation needs an email.", fields={"email": "required"})
+        return container.registration().invite(tree.tenant_id, email, settings=settings, node_id=node.node_id)
+    if invite is not False:
+        raise InvalidInput("invite must be true or false.", fields={"invite": "invalid"})
     password, verified = body.get("password"), body.get("verified", False)
     if password is not None and not isinstance(password, str):
         raise InvalidInput("password must be a string.", fields={"password": "invalid"})
@@ -149,8 +167,28 @@ def user_action_endpoint(request: HttpRequest, tenant: str, user_id: str, action
             revoked = service.revoke_sessions(tree.tenant_id, reach, user_id)
             note.details = dict(revoked)
             return json_response({"revoked": revoked}, 200, NO_STORE)
+        if action == "promote":
+            return _promote(request, access, user_id, note)
+        if action == "retire":
+            retired, counts = service.retire(tree.tenant_id, reach, user_id)
+            note.details = dict(counts)
+            return json_response({**to_json(tree, retired), "retired": counts}, 200, NO_STORE)
         user = service.set_disabled(tree.tenant_id, reach, user_id, disabled=action == "disable")
     return json_response(to_json(tree, user), 200, NO_STORE)
+
+
+def _promote(request: HttpRequest, access: AdminAccess, user_id: str, note: Note) -> HttpResponse:
+    """Make the user an admin of a node (``{"node"?}``, default its own): the admin role of the node's tier."""
+    tree = access.tree
+    user = container.user_admin().get(tree.tenant_id, access.reach, user_id)
+    body = request.json() if request.body else {}
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.")
+    node = access.node(body["node"]) if body.get("node") is not None else tree.nodes[user.tier_node_id]
+    role = ADMIN_ROLE_OF_TIER[node.tier]
+    note.node_id, note.details = node.node_id, {"role": role, "node": node.slug}
+    container.roles().assign(tree.tenant_id, user.user_id, role, node.node_id, by=access.actor.subject)
+    return json_response({"user": user.user_id, "role": role, "node": node.slug}, 201, NO_STORE)
 
 
 def _audited_on_user(

@@ -19,6 +19,7 @@ from chalicelib.core.ids import TenantId
 from chalicelib.services.authorization import CodeRequest
 from chalicelib.services.tokens import issuer_url
 from chalicelib.web.errors import (
+    AccessDenied,
     AuthorizeRedirect,
     ConsentRequired,
     InvalidRedirectUri,
@@ -77,7 +78,7 @@ class AuthorizationRequest:
 
 def check_client(tenant_id: TenantId, client_id: str | None) -> Client:
     client = container.clients().get(tenant_id, client_id or "")
-    if client is None:
+    if client is None or not container.tenants().tree(tenant_id).is_active(client.tier_node_id):
         raise InvalidRedirectUri("Unknown or disabled client.")
     if "authorization_code" not in client.grant_types:
         raise InvalidRedirectUri("This client cannot use the authorization endpoint.")
@@ -219,6 +220,8 @@ def code_redirect(
     new_session: bool,
     events: Sequence[AuditEvent] = (),
 ) -> str:
+    if not container.tenants().tree(tenant_id).is_active(user.tier_node_id):
+        raise fail(tenant_id, request, AccessDenied("The user's organization or account is disabled."))
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
     # The admin scope only for holders of an admin role (read only when asked for: not on the usual sign-in).
     granted = container.roles().grantable_scope(tenant_id, user.user_id, request.scope)

@@ -41,6 +41,14 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
 
 
 def authenticate_client(request: HttpRequest, tenant_id: TenantId, endpoint_name: str) -> Client:
+    client = _authenticate(request, tenant_id, endpoint_name)
+    if not container.tenants().tree(tenant_id).is_active(client.tier_node_id):
+        # The client's tier node (or one above it) is disabled: the client is, too.
+        raise InvalidClient("Client authentication failed.")
+    return client
+
+
+def _authenticate(request: HttpRequest, tenant_id: TenantId, endpoint_name: str) -> Client:
     form = request.form()
     basic = _basic_credentials(request)
     body_id = single(form, "client_id")

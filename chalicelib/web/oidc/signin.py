@@ -88,6 +88,10 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         return login_page(
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
         )
+    if not tree.is_active(result.user.tier_node_id):
+        return login_page(
+            http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
+        )
     gated = risk_gate.assess_password_sign_in(http, tenant_id, result, password, settings)
     if gated.decision != "allow":
         return _refuse(http, tenant_id, client, request, result.user, gated, email)

@@ -1,7 +1,8 @@
 """SCIM discovery documents (RFC 7644 §4, RFC 7643 §5-7): what this server implements, and nothing more.
 
-Resources: Users and Groups. Advertised: PATCH, filtering (max 200 results per page). Not advertised (not
-implemented): bulk, sorting, ETags, password change through the SCIM ``/Me`` endpoint.
+Resources: Users (with the enterprise user extension) and Groups. Advertised: PATCH, filtering (max 200 results
+per page). Not advertised (not implemented): bulk, sorting, ETags, password change through the SCIM ``/Me``
+endpoint.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.web.scim.groups import GROUP_SCHEMA
-from chalicelib.web.scim.users import USER_SCHEMA
+from chalicelib.web.scim.users import ENTERPRISE_SCHEMA, USER_SCHEMA
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -75,6 +76,24 @@ USER_ATTRIBUTES = [
 ]
 
 
+ENTERPRISE_ATTRIBUTES = [
+    _attribute("employeeNumber"),
+    _attribute("costCenter"),
+    _attribute("organization"),
+    _attribute("division"),
+    _attribute("department"),
+    _attribute(
+        "manager",
+        "complex",
+        sub=[
+            _attribute("value", case_exact=True),
+            _attribute("$ref", "reference", mutability="readOnly"),
+            _attribute("displayName", mutability="readOnly"),
+        ],
+    ),
+]
+
+
 GROUP_ATTRIBUTES = [
     _attribute("displayName", required=True),
     _attribute(
@@ -122,7 +141,7 @@ def resource_types(base_url: str) -> list[dict[str, Any]]:
             "endpoint": "/Users",
             "description": "User Account",
             "schema": USER_SCHEMA,
-            "schemaExtensions": [],
+            "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False}],
             "meta": {"resourceType": "ResourceType", "location": f"{base_url}/ResourceTypes/User"},
         },
         {
@@ -147,6 +166,14 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
             "description": "User Account",
             "attributes": USER_ATTRIBUTES,
             "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{USER_SCHEMA}"},
+        },
+        {
+            "schemas": [SCHEMA_SCHEMA],
+            "id": ENTERPRISE_SCHEMA,
+            "name": "EnterpriseUser",
+            "description": "Enterprise User",
+            "attributes": ENTERPRISE_ATTRIBUTES,
+            "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{ENTERPRISE_SCHEMA}"},
         },
         {
             "schemas": [SCHEMA_SCHEMA],

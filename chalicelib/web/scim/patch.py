@@ -23,10 +23,19 @@ READ_ONLY = ("id", "meta", "schemas")
 class Attributes:
     """Canonical attribute names of a resource type: top-level names and, for complex ones, their sub-attributes."""
 
-    def __init__(self, names: dict[str, tuple[str, ...]], multi_valued: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        names: dict[str, tuple[str, ...]],
+        multi_valued: tuple[str, ...],
+        extensions: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.top = {n.lower(): n for n in names}
         self.sub = {n: {s.lower(): s for s in subs} for n, subs in names.items()}
         self.multi_valued = multi_valued
+        # Schema extensions (RFC 7643 §3.3): held in the resource under their URN, with their own attributes.
+        self.extensions = {
+            urn.lower(): (urn, {a.lower(): a for a in attrs}) for urn, attrs in (extensions or {}).items()
+        }
 
     def name(self, raw: str) -> str:
         found = self.top.get(raw.lower())
@@ -61,6 +70,8 @@ def _merge(target: dict[str, Any], attr: str, value: Any, attributes: Attributes
 def _apply(
     resource: dict[str, Any], op: str, path: str, value: Any, attributes: Attributes, filters: FilterAttributes
 ) -> None:
+    if _apply_extension(resource, op, path, value, attributes):
+        return
     if path.lower().startswith(filters.schema.lower() + ":"):
         path = path[len(filters.schema) + 1 :]
     match = PATH.match(path)
@@ -96,6 +107,45 @@ def _apply(
         resource[attr] = [*(existing or []), *(value if isinstance(value, list) else [value])]
     else:
         _merge(resource, attr, value, attributes)
+
+
+def _apply_extension(resource: dict[str, Any], op: str, path: str, value: Any, attributes: Attributes) -> bool:
+    """``urn:...:User`` (the whole extension) or ``urn:...:User:attr[.sub]``; False if the path is no extension's."""
+    lowered = path.lower()
+    for urn_lower, (urn, names) in attributes.extensions.items():
+        if lowered != urn_lower and not lowered.startswith(urn_lower + ":"):
+            continue
+        current = resource.get(urn) if isinstance(resource.get(urn), dict) else {}
+        extension = copy.deepcopy(current or {})
+        rest = path[len(urn) + 1 :]
+        if not rest:
+            if op == "remove":
+                extension = {}
+            elif not isinstance(value, dict):
+                raise ScimError(400, f"'{urn}' must be an object.", "invalidValue")
+            else:
+                extension.update(value)
+        else:
+            attr_raw, _, sub = rest.partition(".")
+            attr = names.get(attr_raw.lower())
+            if attr is None:
+                raise ScimError(400, f"Unknown attribute '{rest}'.", "invalidPath")
+            if not sub:
+                if op == "remove":
+                    extension.pop(attr, None)
+                else:
+                    extension[attr] = value
+            else:
+                holder = extension.get(attr) if isinstance(extension.get(attr), dict) else {}
+                holder = dict(holder or {})
+                if op == "remove":
+                    holder.pop(sub, None)
+                else:
+                    holder[sub] = value
+                extension[attr] = holder
+        resource[urn] = extension
+        return True
+    return False
 
 
 def _apply_filtered(

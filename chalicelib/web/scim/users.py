@@ -18,6 +18,9 @@ from chalicelib.web.scim.filters import FilterAttributes
 from chalicelib.web.scim.patch import Attributes
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+ENTERPRISE_STRINGS = ("employeeNumber", "costCenter", "organization", "division", "department")
+MAX_ENTERPRISE_VALUE = 256
 
 # SCIM name -> OpenID Connect profile claim.
 NAME_CLAIMS = {"givenName": "given_name", "familyName": "family_name", "middleName": "middle_name"}
@@ -70,6 +73,7 @@ USER_ATTRIBUTES = Attributes(
         "emails": ("value", "type", "primary", "display"),
     },
     multi_valued=("emails",),
+    extensions={ENTERPRISE_SCHEMA: (*ENTERPRISE_STRINGS, "manager")},
 )
 
 
@@ -93,6 +97,9 @@ def to_scim_user(user: User, base_url: str) -> dict[str, Any]:
             resource[scim] = user.profile[claim]
     resource["active"] = user.status != "disabled"
     resource["emails"] = [{"value": user.email, "type": "work", "primary": True}]
+    if user.enterprise:
+        resource["schemas"] = [USER_SCHEMA, ENTERPRISE_SCHEMA]
+        resource[ENTERPRISE_SCHEMA] = dict(user.enterprise)
     resource["meta"] = {
         "resourceType": "User",
         "created": timestamp(user.created_at),
@@ -137,6 +144,7 @@ def parse_user(resource: Any) -> tuple[ProvisionedUser, str | None]:
     if schemas is not None and (not isinstance(schemas, list) or USER_SCHEMA not in schemas):
         raise ScimError(400, f"'schemas' must contain {USER_SCHEMA}.", "invalidSyntax")
     data = _lowered(resource)
+    enterprise = parse_enterprise(data.get(ENTERPRISE_SCHEMA.lower()))
     user_name = _string(data.get("username"), "userName", required=True) or ""
     emails = data.get("emails")
     if emails is not None:
@@ -159,6 +167,52 @@ def parse_user(resource: Any) -> tuple[ProvisionedUser, str | None]:
     external_id = _string(data.get("externalid"), "externalId")
     password = _string(data.get("password"), "password")
     return (
-        ProvisionedUser(email=user_name, active=active, profile=profile, external_id=external_id),
+        ProvisionedUser(
+            email=user_name, active=active, profile=profile, external_id=external_id, enterprise=enterprise
+        ),
         password,
     )
+
+
+def parse_enterprise(value: Any) -> dict[str, Any]:
+    """The enterprise extension (RFC 7643 §4.3) as stored: its string attributes and ``manager`` (``value``, the
+    manager's user id, and ``displayName``); names case-insensitive, null or empty values dropped."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ScimError(400, f"'{ENTERPRISE_SCHEMA}' must be an object.", "invalidValue")
+    known = {name.lower(): name for name in (*ENTERPRISE_STRINGS, "manager")}
+    stored: dict[str, Any] = {}
+    for key, item in value.items():
+        name = known.get(str(key).lower())
+        if name is None:
+            raise ScimError(400, f"Unknown enterprise attribute '{str(key)[:64]}'.", "invalidPath")
+        if item is None or item == "":
+            continue
+        if name == "manager":
+            manager = _manager(item)
+            if manager:
+                stored["manager"] = manager
+        elif not isinstance(item, str) or len(item) > MAX_ENTERPRISE_VALUE:
+            raise ScimError(400, f"'{name}' must be a string of at most 256 characters.", "invalidValue")
+        else:
+            stored[name] = item
+    return stored
+
+
+def _manager(item: Any) -> dict[str, str]:
+    if isinstance(item, str):  # some clients send the manager's id alone
+        item = {"value": item}
+    if not isinstance(item, dict):
+        raise ScimError(400, "'manager' must be an object.", "invalidValue")
+    manager: dict[str, str] = {}
+    for key, sub in item.items():
+        name = {"value": "value", "displayname": "displayName", "$ref": "$ref"}.get(str(key).lower())
+        if name is None:
+            raise ScimError(400, f"Unknown attribute 'manager.{str(key)[:64]}'.", "invalidPath")
+        if sub is None or sub == "" or name == "$ref":
+            continue
+        if not isinstance(sub, str) or len(sub) > MAX_ENTERPRISE_VALUE:
+            raise ScimError(400, f"'manager.{name}' must be a string.", "invalidValue")
+        manager[name] = sub
+    return manager

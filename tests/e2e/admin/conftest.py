@@ -17,9 +17,17 @@ OTHER_TENANT = "other"
 
 @pytest.fixture(scope="session")
 def demo(live_server: str) -> dict[str, Any]:
+    from chalicelib import container
+    from chalicelib.core.ids import ROOT_NODE, TenantId
     from tests.support.demo import seeded_demo
 
-    return seeded_demo(live_server)
+    seeded = seeded_demo(live_server)
+    # The SCIM suites (compliance checker, filters, pagination) create many users: the demo tenant trusts its
+    # provisioners here; the default ("verify") is covered on its own tenant in test_scim_enterprise.py.
+    root = container.tenants().tree("demo").root
+    settings = {**root.settings, "provisioning": {"email_verification": "trust"}}
+    container.tenants().update_node(TenantId("demo"), ROOT_NODE, settings=settings)
+    return seeded
 
 
 @pytest.fixture(scope="session")

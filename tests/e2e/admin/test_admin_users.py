@@ -176,7 +176,7 @@ def test_validation_errors(org: dict[str, Any], admins: dict[str, Any], people: 
     path = f"/{people['root']['id']}"
     assert root("PATCH", path, {"email": "x@example.org"}).json()["fields"] == {"profile": "required"}
     assert root("PATCH", path, {"profile": {"name": 5}}).status_code == 400
-    assert root("POST", f"{path}/promote").status_code == 404
+    assert root("POST", f"{path}/frobnicate").status_code == 404
     assert root("PUT", path, {}).status_code == 405
 
 

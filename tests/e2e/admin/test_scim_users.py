@@ -342,7 +342,8 @@ def test_discovery_documents(scim: Scim, live_server: str) -> None:
     assert scim.get("/ResourceTypes/User").json()["schema"] == USER
     assert scim.get("/ResourceTypes/Group").json()["schema"] == GROUP
     schemas = scim.get("/Schemas").json()
-    assert [s["id"] for s in schemas["Resources"]] == [USER, GROUP]
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    assert [s["id"] for s in schemas["Resources"]] == [USER, enterprise, GROUP]
     user_schema = scim.get(f"/Schemas/{USER}").json()
     names = {a["name"] for a in user_schema["attributes"]}
     assert {"userName", "name", "active", "emails", "password", "displayName"} <= names
