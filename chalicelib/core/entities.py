@@ -74,6 +74,8 @@ class Client:
     id_token_alg: str | None = None  # None: the tier's default
     status: Literal["active", "disabled"] = "active"
     created_at: int = 0
+    # Progressive profiling: profile attributes this client needs; a user who lacks one is asked at sign-in.
+    required_attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ class ClientItem(MainItem, discriminator="client"):
     id_token_alg = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="active")
     created_at = NumberAttribute(default=0)
+    required_attributes = JSONAttribute(null=True)
 
 
 class UserItem(MainItem, discriminator="user"):

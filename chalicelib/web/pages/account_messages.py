@@ -106,6 +106,9 @@ ACCOUNT_EN: Final[dict[str, str]] = {
     "account.status.ready": "ready (link sent by email)",
     "account.status.failed": "failed",
     "account.status.downloaded": "downloaded",
+    "profile_complete.title": "A few more details",
+    "profile_complete.intro": "{client} needs these details to continue. You only need to give them once.",
+    "profile_complete.submit": "Continue",
 }
 
 ACCOUNT_DE: Final[dict[str, str]] = {
@@ -208,6 +211,9 @@ ACCOUNT_DE: Final[dict[str, str]] = {
     "account.status.ready": "bereit (Link per E-Mail gesendet)",
     "account.status.failed": "fehlgeschlagen",
     "account.status.downloaded": "heruntergeladen",
+    "profile_complete.title": "Noch ein paar Angaben",
+    "profile_complete.intro": "{client} braucht diese Angaben, um fortzufahren. Sie geben sie nur einmal an.",
+    "profile_complete.submit": "Weiter",
 }
 
 ACCOUNT_FR: Final[dict[str, str]] = {
@@ -310,4 +316,7 @@ ACCOUNT_FR: Final[dict[str, str]] = {
     "account.status.ready": "prêt (lien envoyé par e-mail)",
     "account.status.failed": "échec",
     "account.status.downloaded": "téléchargé",
+    "profile_complete.title": "Encore quelques informations",
+    "profile_complete.intro": "{client} a besoin de ces informations pour continuer. Vous ne les donnez qu'une fois.",
+    "profile_complete.submit": "Continuer",
 }
