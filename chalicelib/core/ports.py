@@ -345,6 +345,9 @@ class AccountDataRepository(Protocol):
     def cancel_deletion(self, tenant_id: TenantId, user_id: UserId) -> bool:
         """Clear the mark; False if none was set."""
 
+    def forget_devices(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> None:
+        """Remembered-device cookies issued before ``now`` stop skipping MFA; NotFound if the user is gone."""
+
     def add_receipt(self, receipt: ConsentReceipt) -> None: ...
 
     def list_receipts(self, tenant_id: TenantId, user_id: UserId) -> list[ConsentReceipt]:

@@ -103,6 +103,17 @@ class DynamoAccountDataRepository:
             raise
         return True
 
+    @translate_errors
+    def forget_devices(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> None:
+        try:
+            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
+                actions=[UserItem.devices_forgotten_at.set(now)], condition=MainItem.pk.exists()
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise NotFound("Unknown user.") from error
+            raise
+
     # --- consent receipts ------------------------------------------------------------------------------------
 
     @translate_errors

@@ -102,6 +102,7 @@ class UserItem(MainItem, discriminator="user"):
     updated_at = NumberAttribute()
     external_id = UnicodeAttribute(null=True)
     deletion_scheduled_at = NumberAttribute(default=0)
+    devices_forgotten_at = NumberAttribute(default=0)
     mfa_factors = UnicodeSetAttribute(null=True)  # "<kind>:<enrollment id>" of the active MFA enrollments
 
 

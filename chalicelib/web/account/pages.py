@@ -38,6 +38,7 @@ NOTICES = frozenset(
         "signed_out_everywhere",
         "consent_revoked",
         "export_requested",
+        "devices_forgotten",
     }
 )
 FIELD_CODES = {
@@ -139,8 +140,12 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
 
 
 def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> HttpResponse:
+    factors = views.mfa(tenant_id, portal.user)
     if http.method == "POST":
         form = http.form()
+        if single(form, "action") == "forget_devices":
+            views.forget_devices(http, tenant_id, portal.user)
+            return _done(tenant_id, "security", "devices_forgotten")
         try:
             views.change_password(
                 http,
@@ -151,11 +156,13 @@ def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Htt
                 keep_session=portal.session_id,
             )
         except InvalidInput as failure:
-            return _render(http, tenant_id, portal, "security", status=400, errors=failure.fields)
+            return _render(http, tenant_id, portal, "security", status=400, errors=failure.fields, mfa=factors)
         except RateLimited:
-            return _render(http, tenant_id, portal, "security", status=429, error="login.error.too_many_attempts")
+            return _render(
+                http, tenant_id, portal, "security", status=429, error="login.error.too_many_attempts", mfa=factors
+            )
         return _done(tenant_id, "security", "password_changed")
-    return _render(http, tenant_id, portal, "security")
+    return _render(http, tenant_id, portal, "security", mfa=factors)
 
 
 def _sessions(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> HttpResponse:

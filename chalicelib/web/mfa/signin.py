@@ -62,7 +62,9 @@ def decide_step(
             amr=amr,
             acr_values=request_acr,
             settings=settings,
-            remembered=lambda: device.is_remembered(http, tenant_id, user.user_id, settings),
+            remembered=lambda: device.is_remembered(
+                http, tenant_id, user.user_id, settings, not_before=user.devices_forgotten_at
+            ),
         )
     )
 
