@@ -8,10 +8,15 @@ from chalice.app import Chalice, CORSConfig, Response
 
 from chalicelib.web.account.routes import account_endpoint
 from chalicelib.web.admin.audit import audit_endpoint
+from chalicelib.web.admin.idps import idp_endpoint, idps_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
+from chalicelib.web.admin.webhook import webhook_endpoint
 from chalicelib.web.authn.flows import flow_step, start_flow
 from chalicelib.web.chalice_adapter import view
+from chalicelib.web.federation.oidc_rp import callback_endpoint as oidc_callback_endpoint
+from chalicelib.web.federation.pages import continue_endpoint as federation_continue_endpoint
+from chalicelib.web.federation.pages import start_endpoint as federation_start_endpoint
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
 from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint
 from chalicelib.web.mfa.enroll import enroll_endpoint as mfa_enroll_endpoint
@@ -43,7 +48,7 @@ from chalicelib.web.selfservice.recovery import (
 )
 from chalicelib.web.selfservice.register import register_endpoint, resend_endpoint
 from chalicelib.web.selfservice.verify import invitation_endpoint, verify_endpoint
-from chalicelib.workflows import email_verification, privacy
+from chalicelib.workflows import email_verification, jit_provisioning, privacy
 
 app = Chalice(app_name="gatehouse")
 app.debug = False
@@ -310,6 +315,39 @@ def authn_flow_step(tenant: str, step: str) -> Response:
     return view(flow_step)(app.current_request, tenant, step)
 
 
+@app.route("/t/{tenant}/admin/idps", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_idps(tenant: str) -> Response:
+    return view(idps_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/idps/{name}", methods=["GET", "PATCH", "DELETE"], content_types=BODY_TYPES)
+def admin_idp(tenant: str, name: str) -> Response:
+    return view(idp_endpoint)(app.current_request, tenant, name)
+
+
+@app.route("/t/{tenant}/admin/webhook", methods=["GET", "PUT", "DELETE"], content_types=BODY_TYPES)
+def admin_webhook(tenant: str) -> Response:
+    return view(webhook_endpoint)(app.current_request, tenant)
+
+
+# --- federation: upstream identity providers (the SAML SP adds its metadata and ACS routes here) -----------------
+
+
+@app.route("/t/{tenant}/federation/{idp}/start", methods=["GET"], content_types=BODY_TYPES)
+def federation_start(tenant: str, idp: str) -> Response:
+    return view(federation_start_endpoint)(app.current_request, tenant, idp)
+
+
+@app.route("/t/{tenant}/federation/{idp}/callback", methods=["GET"], content_types=BODY_TYPES)
+def federation_callback(tenant: str, idp: str) -> Response:
+    return view(oidc_callback_endpoint)(app.current_request, tenant, idp)
+
+
+@app.route("/t/{tenant}/federation/logins/{login_id}", methods=["GET", "POST"], content_types=BODY_TYPES)
+def federation_login(tenant: str, login_id: str) -> Response:
+    return view(federation_continue_endpoint)(app.current_request, tenant, login_id)
+
+
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------
 
 
@@ -384,3 +422,26 @@ def account_item(tenant: str, section: str, item: str) -> Response:
 @app.route("/t/{tenant}/account/{section}/{item}/{sub}", methods=ACCOUNT_METHODS, content_types=BODY_TYPES)
 def account_sub_item(tenant: str, section: str, item: str, sub: str) -> Response:
     return view(account_endpoint)(app.current_request, tenant, section, item, sub)
+
+
+# --- Step Functions tasks of infra/statemachines/jit_provisioning.asl.json --------------------------------------
+
+
+@app.lambda_function(name="ResolveFederatedAccount")
+def resolve_federated_account(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.resolve_account(event)
+
+
+@app.lambda_function(name="RecordFederatedIdentity")
+def record_federated_identity(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.record_identity(event)
+
+
+@app.lambda_function(name="NotifyProvisioningWebhook")
+def notify_provisioning_webhook(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.notify_webhook(event)
+
+
+@app.lambda_function(name="FailFederatedLogin")
+def fail_federated_login(event: dict[str, object], context: object) -> dict[str, object]:
+    return jit_provisioning.fail_login(event)

@@ -16,6 +16,8 @@ from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.federation import FederationService
+from chalicelib.services.identity_providers import IdentityProviderService
 from chalicelib.services.mfa.service import MfaService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
@@ -25,8 +27,10 @@ from chalicelib.services.sessions import SessionService
 from chalicelib.services.signing_keys import SigningKeyService
 from chalicelib.services.tenants import TenantService
 from chalicelib.services.tokens import TokenService
+from chalicelib.services.upstream_oidc import UpstreamOidcService
 from chalicelib.services.user_admin import UserAdminService
 from chalicelib.services.verification import VerificationFlow
+from chalicelib.services.webhooks import WebhookService
 
 if TYPE_CHECKING:
     from chalicelib.services.account_deletion import AccountDeletionService
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.services.consent_receipts import ConsentReceiptService
     from chalicelib.services.data_export import DataExportService
     from chalicelib.services.devices import DeviceService
+    from chalicelib.services.linked_identities import LinkedIdentityService
 
 
 @cache
@@ -235,6 +240,61 @@ def audit() -> AuditService:
     return AuditService(repository)
 
 
+@cache
+def identity_providers() -> IdentityProviderService:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.storage.identity_providers_repository import DynamoIdentityProviderRepository
+
+    repository: ports.IdentityProviderRepository = DynamoIdentityProviderRepository()
+    encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
+    return IdentityProviderService(repository, encryption, tenants())
+
+
+@cache
+def http_client() -> ports.HttpClient:
+    from chalicelib.outbound.http_client import Urllib3HttpClient
+
+    return Urllib3HttpClient()
+
+
+@cache
+def federation() -> FederationService:
+    from chalicelib.storage.federation_repository import (
+        DynamoFederatedIdentityRepository,
+        DynamoFederatedLoginRepository,
+    )
+
+    logins: ports.FederatedLoginRepository = DynamoFederatedLoginRepository()
+    identities: ports.FederatedIdentityRepository = DynamoFederatedIdentityRepository()
+    return FederationService(
+        logins,
+        identities,
+        identity_providers(),
+        tenants(),
+        accounts(),
+        _user_repository(),
+        _provisioning_repository(),
+        audit(),
+        workflows(),
+        webhooks(),
+    )
+
+
+@cache
+def webhooks() -> WebhookService:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.storage.webhooks_repository import DynamoWebhookRepository
+
+    repository: ports.WebhookRepository = DynamoWebhookRepository()
+    encryption: ports.KeyEncryption = KmsEnvelopeEncryption()
+    return WebhookService(repository, encryption, http_client())
+
+
+@cache
+def upstream_oidc() -> UpstreamOidcService:
+    return UpstreamOidcService(http_client(), identity_providers())
+
+
 def local_outbox() -> list[dict[str, object]]:
     """Local stage only: every email and SMS sent through the emulated SES/SNS, newest first."""
     from chalicelib.outbound.local_outbox import read_outbox
@@ -365,3 +425,12 @@ def account_deletion() -> AccountDeletionService:
         mailer(),
         groups().remove_member,
     )
+
+
+@cache
+def linked_identities() -> LinkedIdentityService:
+    from chalicelib.services.linked_identities import LinkedIdentityService
+    from chalicelib.storage.federation_repository import DynamoFederatedIdentityRepository
+
+    identities: ports.FederatedIdentityRepository = DynamoFederatedIdentityRepository()
+    return LinkedIdentityService(identities, _account_data_repository(), _credential_repository())

@@ -94,7 +94,53 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = key.add_parser("rotate")
     rotate.add_argument("--tenant", required=True)
     rotate.set_defaults(run=commands.key_rotate)
+    _add_idp_commands(groups)
     return parser
+
+
+def _add_idp_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--tenant", required=True)
+    command.add_argument("--name", required=True)
+    command.add_argument("--tier-node")
+    command.add_argument("--display-name")
+    command.add_argument("--domain", action="append", default=[], help="home-realm discovery email domain")
+    command.add_argument("--linking", choices=["verified_email", "sign_in", "none"])
+    command.add_argument("--map", action="append", default=[], help="FIELD=UPSTREAM_ATTRIBUTE (email, given_name...)")
+    command.add_argument("--role-map", action="append", default=[], help="GROUP=ROLE[,ROLE...]")
+    command.add_argument("--disabled", action="store_true")
+
+
+def _add_idp_commands(groups: Any) -> None:
+    idp = groups.add_parser("idp").add_subparsers(dest="action", required=True, parser_class=_Parser)
+    saml = idp.add_parser("add-saml")
+    _add_idp_options(saml)
+    saml.add_argument("--metadata", required=True, help="the IdP's SAML metadata XML file")
+    saml.add_argument("--allow-unsolicited", action="store_true", help="accept IdP-initiated logins")
+    saml.set_defaults(run=commands.idp_add_saml)
+    oidc = idp.add_parser("add-oidc")
+    _add_idp_options(oidc)
+    oidc.add_argument("--issuer", help="required unless --preset google|microsoft")
+    oidc.add_argument("--client-id", required=True)
+    oidc.add_argument("--client-secret", required=True)
+    oidc.add_argument("--preset", choices=["google", "microsoft"])
+    oidc.add_argument("--scope", action="append", default=[])
+    oidc.set_defaults(run=commands.idp_add_oidc)
+    listing = idp.add_parser("list")
+    listing.add_argument("--tenant", required=True)
+    listing.set_defaults(run=commands.idp_list)
+    remove = idp.add_parser("remove")
+    remove.add_argument("--tenant", required=True)
+    remove.add_argument("--name", required=True)
+    remove.set_defaults(run=commands.idp_remove)
+    webhook = groups.add_parser("webhook").add_subparsers(dest="action", required=True, parser_class=_Parser)
+    set_hook = webhook.add_parser("set")
+    set_hook.add_argument("--tenant", required=True)
+    set_hook.add_argument("--url", required=True, help="receives signed user.provisioned events")
+    set_hook.set_defaults(run=commands.webhook_set)
+    for action, run in (("show", commands.webhook_show), ("remove", commands.webhook_remove)):
+        command = webhook.add_parser(action)
+        command.add_argument("--tenant", required=True)
+        command.set_defaults(run=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -149,3 +149,102 @@ def token_admin(args: argparse.Namespace) -> dict[str, Any]:
 def key_rotate(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     return container.signing_keys().rotate(tenant_id)
+
+
+# --- identity-provider integrations (federation) ----------------------------------------------------------------
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, target = value.partition("=")
+        if not sep or not key or not target:
+            raise InvalidInput(f"{option} takes KEY=VALUE, not '{value[:64]}'.")
+        pairs[key] = target
+    return pairs
+
+
+def _idp_document(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    document: dict[str, Any] = {"name": args.name, "kind": kind}
+    if args.display_name is not None:
+        document["display_name"] = args.display_name
+    if args.domain:
+        document["domains"] = args.domain
+    if args.linking is not None:
+        document["linking"] = args.linking
+    if args.map:
+        document["attribute_mapping"] = _pairs(args.map, "--map")
+    if args.role_map:
+        document["role_mapping"] = {g: r.split(",") for g, r in _pairs(args.role_map, "--role-map").items()}
+    if args.disabled:
+        document["enabled"] = False
+    return document
+
+
+def _idp_result(integration: Any) -> dict[str, Any]:
+    from chalicelib.services.identity_providers import to_document
+
+    document = to_document(integration)
+    node = container.tenants().tree(integration.tenant_id).nodes.get(integration.node_id)
+    document["tier_node"] = node.slug if node else None
+    return document
+
+
+def idp_add_saml(args: argparse.Namespace) -> dict[str, Any]:
+    """Register a SAML IdP from its metadata; prints the SP entity ID, ACS URL and SP metadata URL."""
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    document = _idp_document(args, "saml")
+    document["saml"] = {"metadata": Path(args.metadata).read_text(), "allow_unsolicited": args.allow_unsolicited}
+    integration = container.identity_providers().create(tenant_id, _node_id(tenant_id, args.tier_node), document)
+    result = _idp_result(integration)
+    saml = result.pop("saml")
+    return {**result, **{k: saml[k] for k in ("sp_entity_id", "acs_url", "metadata_url", "idp_entity_id")}}
+
+
+def idp_add_oidc(args: argparse.Namespace) -> dict[str, Any]:
+    """Register an upstream OpenID provider; prints the redirect URI to register there."""
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    document = _idp_document(args, "oidc")
+    oidc: dict[str, Any] = {"client_id": args.client_id, "client_secret": args.client_secret}
+    if args.issuer:
+        oidc["issuer"] = args.issuer
+    if args.preset:
+        oidc["preset"] = args.preset
+    if args.scope:
+        oidc["scopes"] = args.scope
+    document["oidc"] = oidc
+    integration = container.identity_providers().create(tenant_id, _node_id(tenant_id, args.tier_node), document)
+    result = _idp_result(integration)
+    result["redirect_uri"] = result["oidc"]["redirect_uri"]
+    return result
+
+
+def idp_list(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    integrations = container.identity_providers().all(tenant_id, fresh=True)
+    return {"identity_providers": [_idp_result(i) for i in sorted(integrations, key=lambda i: i.name)]}
+
+
+def idp_remove(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    container.identity_providers().delete(tenant_id, args.name)
+    return {"name": args.name, "removed": True}
+
+
+def webhook_set(args: argparse.Namespace) -> dict[str, Any]:
+    """Set the tenant's provisioning webhook; prints the HMAC secret once."""
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    webhook, secret = container.webhooks().set(tenant_id, args.url)
+    return {"tenant": tenant_id, "url": webhook.url, "secret": secret}
+
+
+def webhook_show(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    webhook = container.webhooks().get(tenant_id)
+    return {"tenant": tenant_id, "url": webhook.url if webhook else None}
+
+
+def webhook_remove(args: argparse.Namespace) -> dict[str, Any]:
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    container.webhooks().delete(tenant_id)
+    return {"tenant": tenant_id, "removed": True}

@@ -30,6 +30,7 @@ from chalicelib.core.entities import (
     Verification,
     VerificationKind,
 )
+from chalicelib.core.federation import FederatedIdentity, FederatedLogin, IdentityProvider, Webhook
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
 
 
@@ -345,6 +346,9 @@ class AccountDataRepository(Protocol):
     def cancel_deletion(self, tenant_id: TenantId, user_id: UserId) -> bool:
         """Clear the mark; False if none was set."""
 
+    def unlink_identity(self, tenant_id: TenantId, user_id: UserId, integration: str, subject: str) -> bool:
+        """Delete the user's link to an upstream identity; False if it is not (or no longer) the user's."""
+
     def forget_devices(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> None:
         """Remembered-device cookies issued before ``now`` stop skipping MFA; NotFound if the user is gone."""
 
@@ -450,6 +454,77 @@ class MfaRepository(Protocol):
 class SmsSender(Protocol):
     def send(self, *, to: str, text: str) -> None:
         """Send a text message to an E.164 number; raises DependencyUnavailable."""
+
+
+class IdentityProviderRepository(Protocol):
+    """Identity-provider integrations of a tenant (a handful per tenant, in one partition)."""
+
+    def list(self, tenant_id: TenantId) -> list[IdentityProvider]: ...
+
+    def get(self, tenant_id: TenantId, name: str) -> IdentityProvider | None: ...
+
+    def create(self, integration: IdentityProvider) -> None:
+        """Raises AlreadyExists if the name is taken in this tenant."""
+
+    def replace(self, integration: IdentityProvider) -> None:
+        """Raises NotFound if it does not exist."""
+
+    def delete(self, tenant_id: TenantId, name: str) -> bool:
+        """False if there was no such integration."""
+
+
+class FederatedLoginRepository(Protocol):
+    """Pending federated sign-ins (short-lived); every status change is a conditional write."""
+
+    def create(self, login: FederatedLogin) -> None: ...
+
+    def get(self, tenant_id: TenantId, login_id: str) -> FederatedLogin | None: ...
+
+    def transition(
+        self,
+        tenant_id: TenantId,
+        login_id: str,
+        *,
+        expected: tuple[str, ...],
+        status: str,
+        now: int,
+        changes: dict[str, Any] | None = None,
+    ) -> FederatedLogin:
+        """Move the login from one of the ``expected`` statuses to ``status`` (setting ``changes``: upstream,
+        user_id, error, linked_by) only while unexpired; raises CodeInvalid otherwise."""
+
+
+class FederatedIdentityRepository(Protocol):
+    """Links between accounts and upstream identities: one per (integration, upstream subject)."""
+
+    def get(self, tenant_id: TenantId, integration: str, subject: str) -> FederatedIdentity | None: ...
+
+    def save(self, identity: FederatedIdentity, *, create: bool) -> None:
+        """``create``: only if the link does not exist yet (AlreadyExists otherwise); else replace it."""
+
+    def list_for_user(self, tenant_id: TenantId, user_id: UserId) -> list[FederatedIdentity]: ...
+
+
+class HttpClient(Protocol):
+    """Outbound HTTPS to third parties (upstream OpenID providers, webhooks): timeouts, no redirects followed."""
+
+    def get_json(self, url: str) -> dict[str, Any]:
+        """GET a JSON object; raises DependencyUnavailable on network errors, non-2xx or non-JSON answers."""
+
+    def post_form(self, url: str, form: dict[str, str], *, basic_auth: tuple[str, str] | None = None) -> dict[str, Any]:
+        """POST a form and return the JSON object answered (also for 4xx: OAuth errors are JSON); raises
+        DependencyUnavailable on network errors, 5xx or non-JSON answers."""
+
+    def post_json(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST a JSON body; the status code. Raises DependencyUnavailable on network errors."""
+
+
+class WebhookRepository(Protocol):
+    def get(self, tenant_id: TenantId) -> Webhook | None: ...
+
+    def put(self, webhook: Webhook) -> None: ...
+
+    def delete(self, tenant_id: TenantId) -> bool: ...
 
 
 Json = dict[str, Any]

@@ -12,8 +12,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
+from chalicelib.core.digests import secret_digest
 from chalicelib.core.entities import ConsentReceipt, DataExport
 from chalicelib.core.errors import CodeInvalid, NotFound
 from chalicelib.core.ids import ClientId, TenantId, UserId
@@ -24,6 +25,7 @@ from chalicelib.storage.models import (
     DataExportItem,
     DataExportPartItem,
     EmailLoginItem,
+    FederatedIdentityItem,
     MainItem,
     ThrottleItem,
     UserItem,
@@ -32,6 +34,7 @@ from chalicelib.storage.models import (
 from chalicelib.storage.users_repository import LOGIN, PROFILE, THROTTLE, normalize_email
 
 VERIFY = "VERIFY"
+FEDERATED_IDENTITY_SK = "FEDID"  # the sort key the federation repository writes
 
 
 def _ttl(epoch: int) -> dt.datetime:
@@ -98,6 +101,19 @@ class DynamoAccountDataRepository:
                 condition=MainItem.pk.exists() & (UserItem.deletion_scheduled_at > 0),
             )
         except UpdateError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    @translate_errors
+    def unlink_identity(self, tenant_id: TenantId, user_id: UserId, integration: str, subject: str) -> bool:
+        item = FederatedIdentityItem(
+            keys.federated_identity(tenant_id, integration, secret_digest(subject)), FEDERATED_IDENTITY_SK
+        )
+        try:
+            item.delete(condition=FederatedIdentityItem.user_id == user_id)
+        except DeleteError as error:
             if is_condition_failure(error):
                 return False
             raise
@@ -281,6 +297,8 @@ class DynamoAccountDataRepository:
             ("grants", keys.user_grants_index(tenant_id, user_id)),
             ("authorization_codes", keys.user_codes_index(tenant_id, user_id)),
             ("mfa_challenges", keys.user_mfa_challenges_index(tenant_id, user_id)),
+            ("federated_identities", keys.user_federated_identities_index(tenant_id, user_id)),
+            ("federated_logins", keys.user_federated_logins_index(tenant_id, user_id)),
         ):
             take(kind, list(MainItem.gsi1.query(index)))
         wanted = [(keys.verification(tenant_id, v), VERIFY) for v in verification_ids]

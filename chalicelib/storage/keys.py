@@ -120,6 +120,11 @@ def user_mfa_challenges_index(tenant_id: TenantId, user_id: str) -> str:
     return f"{_t(tenant_id)}#USER#{_part(user_id)}#MFACHALLENGES"
 
 
+def user_federated_logins_index(tenant_id: TenantId, user_id: str) -> str:
+    """GSI1 partition of a user's federated sign-ins in progress (they carry upstream claims)."""
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#FEDLOGINS"
+
+
 def audit_user_index(tenant_id: TenantId, user_id: str) -> str:
     """Audit table index partition of the events about one end user (sign-ins, self-service changes)."""
     return f"{_t(tenant_id)}#AUDIT#USER#{_part(user_id)}"
@@ -147,3 +152,27 @@ MFA_ENROLLMENT_PREFIX = "MFA#"
 
 def mfa_challenge(tenant_id: TenantId, challenge_id: str) -> str:
     return f"{_t(tenant_id)}#MFACHALLENGE#{_part(challenge_id)}"
+
+
+def identity_providers(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#IDPS"
+
+
+def identity_provider_sk(name: str) -> str:
+    return f"IDP#{_part(name)}"
+
+
+def federated_login(tenant_id: TenantId, login_id: str) -> str:
+    return f"{_t(tenant_id)}#FEDLOGIN#{_part(login_id)}"
+
+
+def federated_identity(tenant_id: TenantId, integration: str, subject_digest: str) -> str:
+    return f"{_t(tenant_id)}#FEDID#{_part(integration)}#{_part(subject_digest)}"
+
+
+def user_federated_identities_index(tenant_id: TenantId, user_id: str) -> str:
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#FEDIDS"
+
+
+def webhook(tenant_id: TenantId) -> str:
+    return f"{_t(tenant_id)}#WEBHOOK"

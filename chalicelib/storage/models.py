@@ -336,6 +336,73 @@ class MfaChallengeItem(MainItem, discriminator="mfa_challenge"):
     send_count = NumberAttribute(default=0)
 
 
+class IdentityProviderItem(MainItem, discriminator="identity_provider"):
+    """An identity-provider integration; all of a tenant's live in one partition (PK ``T#<t>#IDPS``)."""
+
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    node_id = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    enabled = BooleanAttribute(default=True)
+    domains = JSONAttribute(default=list)
+    attribute_mapping = JSONAttribute(default=dict)
+    role_mapping = JSONAttribute(default=dict)
+    linking = UnicodeAttribute()
+    saml_metadata = UnicodeAttribute(null=True)
+    saml_idp_entity_id = UnicodeAttribute(null=True)
+    saml_allow_unsolicited = BooleanAttribute(default=False)
+    oidc_issuer = UnicodeAttribute(null=True)
+    oidc_client_id = UnicodeAttribute(null=True)
+    oidc_client_secret = BinaryAttribute(null=True, legacy_encoding=False)  # KMS envelope, never plaintext
+    oidc_scopes = JSONAttribute(null=True)
+    oidc_preset = UnicodeAttribute(null=True)
+    created_at = NumberAttribute(default=0)
+    updated_at = NumberAttribute(default=0)
+
+
+class FederatedLoginItem(MainItem, discriminator="federated_login"):
+    """A federated sign-in in progress (expires with its TTL; expiry is also checked in code)."""
+
+    tenant_id = UnicodeAttribute()
+    login_id = UnicodeAttribute()
+    integration = UnicodeAttribute()
+    node_id = UnicodeAttribute()
+    request = JSONAttribute(null=True)
+    csrf_digest = UnicodeAttribute(default="")
+    created_at = NumberAttribute()
+    expires_at = NumberAttribute()
+    status = UnicodeAttribute()
+    protocol_state = JSONAttribute(default=dict)
+    upstream = JSONAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    linked_by = UnicodeAttribute(null=True)
+    completed_at = NumberAttribute(default=0)
+
+
+class FederatedIdentityItem(MainItem, discriminator="federated_identity"):
+    """The link of an account to its identity at one integration (PK by integration and subject digest)."""
+
+    tenant_id = UnicodeAttribute()
+    integration = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    created_at = NumberAttribute()
+    last_login_at = NumberAttribute()
+    roles = JSONAttribute(default=list)
+    groups = JSONAttribute(default=list)
+
+
+class WebhookItem(MainItem, discriminator="webhook"):
+    """A tenant's provisioning webhook; the HMAC secret is a KMS envelope, never plaintext."""
+
+    tenant_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    secret_blob = BinaryAttribute(legacy_encoding=False)
+    created_at = NumberAttribute()
+
+
 class AuditItem(Model):
     class Meta:
         table_name = settings().audit_table

@@ -254,6 +254,7 @@ PAGE_STATUS: dict[type[Exception], int] = {
     domain.Forbidden: 403,
     BadRequest: 400,
     DuplicateParameter: 400,
+    domain.CodeInvalid: 400,
 }
 
 

@@ -23,6 +23,8 @@ consented to can read the user's claims at userinfo, but never manage the accoun
 | DELETE ``/account/mfa/{id}``, POST ``/account/mfa/recovery-codes`` | remove a factor / new recovery codes (the token
   must carry ``mfa`` in ``amr`` when the user has a factor) |
 | DELETE ``/account/mfa/remembered-devices`` | forget every remembered device |
+| GET ``/account/identities``, DELETE ``/account/identities/{integration}`` | ways in (password, linked identity
+  providers); unlink one (409 when it is the last way in) |
 """
 
 from __future__ import annotations
@@ -124,6 +126,13 @@ def account_api(http: HttpRequest, tenant: str, section: str = "", item: str = "
         return _consents(http, tenant_id, user, item, sub)
     if section == "exports":
         return _exports(http, tenant_id, user, item)
+    if section == "identities":
+        if http.method == "GET" and not item:
+            return _ok(views.identities(tenant_id, user))
+        if http.method == "DELETE" and item:
+            views.unlink_identity(http, tenant_id, user, item)
+            return _ok({"status": "unlinked"})
+        return _method_not_allowed()
     if section == "mfa":
         return _mfa(http, tenant_id, user, claims, item)
     if section == "deletion":

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from chalicelib import container
 from chalicelib.core.attributes import AttributeSpec
-from chalicelib.core.errors import CodeInvalid, InvalidInput, NotFound, RateLimited
+from chalicelib.core.errors import CodeInvalid, Conflict, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import TenantId
 from chalicelib.services.account_profile import editable_fields
 from chalicelib.web.account import api, messages, views
@@ -39,6 +39,7 @@ NOTICES = frozenset(
         "consent_revoked",
         "export_requested",
         "devices_forgotten",
+        "identity_unlinked",
     }
 )
 FIELD_CODES = {
@@ -141,11 +142,26 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
 
 def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> HttpResponse:
     factors = views.mfa(tenant_id, portal.user)
+    ways = views.identities(tenant_id, portal.user)["identities"]
     if http.method == "POST":
         form = http.form()
         if single(form, "action") == "forget_devices":
             views.forget_devices(http, tenant_id, portal.user)
             return _done(tenant_id, "security", "devices_forgotten")
+        if single(form, "action") == "unlink":
+            try:
+                views.unlink_identity(http, tenant_id, portal.user, single(form, "integration") or "")
+            except Conflict:
+                return _render(
+                    http, tenant_id, portal, "security", status=409, error="account.error.last_way_in",
+                    mfa=factors, identities=ways,
+                )  # fmt: skip
+            except NotFound:
+                return _render(
+                    http, tenant_id, portal, "security", status=404, error="account.error.gone",
+                    mfa=factors, identities=ways,
+                )  # fmt: skip
+            return _done(tenant_id, "security", "identity_unlinked")
         try:
             views.change_password(
                 http,
@@ -156,13 +172,22 @@ def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Htt
                 keep_session=portal.session_id,
             )
         except InvalidInput as failure:
-            return _render(http, tenant_id, portal, "security", status=400, errors=failure.fields, mfa=factors)
+            return _render(
+                http, tenant_id, portal, "security", status=400, errors=failure.fields, mfa=factors, identities=ways
+            )
         except RateLimited:
             return _render(
-                http, tenant_id, portal, "security", status=429, error="login.error.too_many_attempts", mfa=factors
+                http,
+                tenant_id,
+                portal,
+                "security",
+                status=429,
+                error="login.error.too_many_attempts",
+                mfa=factors,
+                identities=ways,
             )
         return _done(tenant_id, "security", "password_changed")
-    return _render(http, tenant_id, portal, "security", mfa=factors)
+    return _render(http, tenant_id, portal, "security", mfa=factors, identities=ways)
 
 
 def _sessions(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> HttpResponse:

@@ -242,3 +242,15 @@ def forget_devices(http: HttpRequest, tenant_id: TenantId, user: User) -> None:
     """Every "remember this device" cookie issued so far stops skipping the second factor."""
     container.account_data().forget_devices(tenant_id, user.user_id, now=clock.now())
     record(http, tenant_id, user, "account.devices_forgotten")
+
+
+# --- linked identities (federation) --------------------------------------------------------------------------
+
+
+def identities(tenant_id: TenantId, user: User) -> dict[str, Any]:
+    return {"identities": container.linked_identities().list(tenant_id, user)}
+
+
+def unlink_identity(http: HttpRequest, tenant_id: TenantId, user: User, integration: str) -> None:
+    container.linked_identities().unlink(tenant_id, user, integration)
+    record(http, tenant_id, user, "account.identity_unlinked", integration=integration[:64])

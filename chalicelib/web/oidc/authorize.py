@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib import container
 from chalicelib.core import clock
 from chalicelib.core.entities import AuditEvent, Client, LoginSession, User
+from chalicelib.core.federation import IdentityProvider, discover_by_email
 from chalicelib.core.ids import TenantId
 from chalicelib.services.authorization import CodeRequest
 from chalicelib.services.tokens import issuer_url
@@ -30,6 +31,7 @@ from chalicelib.web.errors import (
     UnsupportedResponseType,
     page_endpoint,
 )
+from chalicelib.web.federation import flow as federation_flow
 from chalicelib.web.http import DuplicateParameter, HttpRequest, HttpResponse, cookie, redirect, single, with_query
 from chalicelib.web.oidc import flow, urls
 from chalicelib.web.oidc.grants import parse_scope
@@ -258,8 +260,39 @@ def login_page(
         register_url=links.register_url(tenant_id, flow_id) if registration_open else None,
         forgot_url=links.forgot_url(tenant_id),
         resend_url=links.resend_url(tenant_id) if offer_resend else None,
-        providers=[],
+        **_federation_context(tenant_id, client, flow_id),
     )
+
+
+def _federation_context(tenant_id: TenantId, client: Client, flow_id: str) -> dict[str, Any]:
+    """Provider buttons for the integrations effective for the client's node, and whether HRD is possible."""
+    integrations = federation_flow.offered(tenant_id, client.tier_node_id)
+    providers = [
+        {
+            "name": i.name,
+            "display_name": i.display_name,
+            "url": with_query(f"{issuer_url(tenant_id)}/federation/{i.name}/start", {"flow": flow_id}),
+        }
+        for i in integrations
+    ]
+    return {"providers": providers, "sso_available": any(i.domains for i in integrations)}
+
+
+def requested_integration(
+    tenant_id: TenantId, client: Client, request: AuthorizationRequest, params: dict[str, list[str]]
+) -> IdentityProvider | None:
+    """``?idp={name}``: the integration to go straight to; unknown or not effective for the client's node is an
+    ``invalid_request`` sent back to the client."""
+    try:
+        name = single(params, "idp")
+    except DuplicateParameter as error:
+        raise fail(tenant_id, request, InvalidRequest(str(error))) from error
+    if name is None:
+        return None
+    integration = federation_flow.find_offered(tenant_id, client.tier_node_id, name[:64])
+    if integration is None:
+        raise fail(tenant_id, request, InvalidRequest("Unknown identity provider."))
+    return integration
 
 
 def consent_page(
@@ -319,12 +352,21 @@ def continue_signed_in(
 def _authorize(http: HttpRequest, tenant: str) -> HttpResponse:
     tree = container.tenants().tree(tenant)
     client, request = parse_authorization_request(tree.tenant_id, http.params())
+    integration = requested_integration(tree.tenant_id, client, request, http.params())
     resolved = container.sessions().resolve(tree.tenant_id, http.cookies().get(SESSION_COOKIE))
     if resolved is not None and needs_login(request, resolved[0]):
         resolved = None
     if resolved is None:
         if "none" in request.prompt:
             raise fail(tree.tenant_id, request, LoginRequired("The user is not signed in."))
+        if integration is None and request.login_hint:  # home-realm discovery from the hint's domain
+            integration = discover_by_email(
+                request.login_hint, federation_flow.offered(tree.tenant_id, client.tier_node_id)
+            )
+        if integration is not None:
+            return federation_flow.begin(
+                http, tree.tenant_id, client, request.to_params(), integration, login_hint=request.login_hint
+            )
         return login_page(http, tree.tenant_id, client, request)
     session, user = resolved
     from chalicelib.web.mfa.signin import for_session

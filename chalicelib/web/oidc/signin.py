@@ -5,8 +5,10 @@ from __future__ import annotations
 from chalicelib import container
 from chalicelib.core.entities import Client
 from chalicelib.core.errors import AccountDisabled, AccountNotVerified, InvalidCredentials, InvalidInput, RateLimited
+from chalicelib.core.federation import discover_by_email
 from chalicelib.core.ids import TenantId
 from chalicelib.web.errors import AccessDenied, page_endpoint
+from chalicelib.web.federation import flow as federation_flow
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
 from chalicelib.web.oidc import flow
 from chalicelib.web.oidc.authorize import (
@@ -42,6 +44,13 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
     form = http.form()
     email = (single(form, "email") or "").strip()
     password = single(form, "password") or ""
+    sso = single(form, "action") == "sso"
+    if email and (sso or not password):  # home-realm discovery: the email's domain names an identity provider
+        integration = discover_by_email(email[:MAX_EMAIL], federation_flow.offered(tenant_id, client.tier_node_id))
+        if integration is not None:
+            return federation_flow.begin(http, tenant_id, client, request.to_params(), integration, login_hint=email)
+    if sso:
+        return login_page(http, tenant_id, client, request, status=400, error="login.error.no_sso", email=email)
     field_errors = {}
     if not email or len(email) > MAX_EMAIL:
         field_errors["email"] = "login.error.email_required"

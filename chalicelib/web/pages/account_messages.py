@@ -124,6 +124,12 @@ ACCOUNT_EN: Final[dict[str, str]] = {
     "account.event.account.mfa_removed": "Two-step method removed",
     "account.event.account.recovery_codes_regenerated": "New recovery codes",
     "account.event.account.devices_forgotten": "Remembered devices forgotten",
+    "account.identities.title": "Ways to sign in",
+    "account.identities.password": "Password for {email}",
+    "account.identities.unlink": "Unlink",
+    "account.error.last_way_in": "This is your only way to sign in. Set a password or link another account first.",
+    "account.done.identity_unlinked": "The account was unlinked.",
+    "account.event.account.identity_unlinked": "Linked account removed",
 }
 
 ACCOUNT_DE: Final[dict[str, str]] = {
@@ -244,6 +250,12 @@ ACCOUNT_DE: Final[dict[str, str]] = {
     "account.event.account.mfa_removed": "Methode für den zweiten Schritt entfernt",
     "account.event.account.recovery_codes_regenerated": "Neue Wiederherstellungscodes",
     "account.event.account.devices_forgotten": "Gemerkte Geräte vergessen",
+    "account.identities.title": "Anmeldemöglichkeiten",
+    "account.identities.password": "Passwort für {email}",
+    "account.identities.unlink": "Verknüpfung lösen",
+    "account.error.last_way_in": "Das ist Ihre einzige Anmeldemöglichkeit. Legen Sie zuerst ein Passwort fest oder verknüpfen Sie ein anderes Konto.",
+    "account.done.identity_unlinked": "Die Verknüpfung wurde gelöst.",
+    "account.event.account.identity_unlinked": "Verknüpftes Konto entfernt",
 }
 
 ACCOUNT_FR: Final[dict[str, str]] = {
@@ -364,4 +376,10 @@ ACCOUNT_FR: Final[dict[str, str]] = {
     "account.event.account.mfa_removed": "Méthode de deuxième étape supprimée",
     "account.event.account.recovery_codes_regenerated": "Nouveaux codes de récupération",
     "account.event.account.devices_forgotten": "Appareils mémorisés oubliés",
+    "account.identities.title": "Moyens de connexion",
+    "account.identities.password": "Mot de passe pour {email}",
+    "account.identities.unlink": "Dissocier",
+    "account.error.last_way_in": "C'est votre seul moyen de connexion. Définissez d'abord un mot de passe ou associez un autre compte.",
+    "account.done.identity_unlinked": "Le compte a été dissocié.",
+    "account.event.account.identity_unlinked": "Compte associé supprimé",
 }
