@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.services.data_export import DataExportService
     from chalicelib.services.devices import DeviceService
     from chalicelib.services.linked_identities import LinkedIdentityService
+    from chalicelib.services.phone_change import PhoneChangeService
 
 
 @cache
@@ -434,3 +435,10 @@ def linked_identities() -> LinkedIdentityService:
 
     identities: ports.FederatedIdentityRepository = DynamoFederatedIdentityRepository()
     return LinkedIdentityService(identities, _account_data_repository(), _credential_repository())
+
+
+@cache
+def phone_change() -> PhoneChangeService:
+    from chalicelib.services.phone_change import PhoneChangeService
+
+    return PhoneChangeService(_account_data_repository(), sms_sender())

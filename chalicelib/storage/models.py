@@ -282,6 +282,16 @@ class DataExportItem(MainItem, discriminator="data_export"):
     parts = NumberAttribute(default=0)
 
 
+class PhoneChangeItem(MainItem, discriminator="phone_change"):
+    """A pending phone number change in the user's partition (``SK = PHONE_CHANGE``): the SMS code's digest."""
+
+    phone_number = UnicodeAttribute()
+    code_digest = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    sent_at = NumberAttribute()
+    attempts = NumberAttribute(default=0)
+
+
 class DataExportPartItem(MainItem, discriminator="data_export_part"):
     """One chunk of an export file: gzip-compressed JSON, envelope-encrypted under the service KMS key."""
 

@@ -23,6 +23,8 @@ consented to can read the user's claims at userinfo, but never manage the accoun
 | DELETE ``/account/mfa/{id}``, POST ``/account/mfa/recovery-codes`` | remove a factor / new recovery codes (the token
   must carry ``mfa`` in ``amr`` when the user has a factor) |
 | DELETE ``/account/mfa/remembered-devices`` | forget every remembered device |
+| POST ``/account/phone`` ``{"phone_number"}``, POST ``/account/phone/verify`` ``{"code"}`` | phone change: SMS
+  code to the new number, then the verified number is set |
 | GET ``/account/identities``, DELETE ``/account/identities/{integration}`` | ways in (password, linked identity
   providers); unlink one (409 when it is the last way in) |
 """
@@ -126,6 +128,13 @@ def account_api(http: HttpRequest, tenant: str, section: str = "", item: str = "
         return _consents(http, tenant_id, user, item, sub)
     if section == "exports":
         return _exports(http, tenant_id, user, item)
+    if section == "phone" and method == "POST":
+        data = _body(http)
+        if item == "verify":
+            return _ok(views.confirm_phone_change(http, tenant_id, user, _text(data, "code")))
+        if not item:
+            return _ok(views.request_phone_change(http, tenant_id, user, _text(data, "phone_number")), 202)
+        raise NotFound("Unknown resource.")
     if section == "identities":
         if http.method == "GET" and not item:
             return _ok(views.identities(tenant_id, user))

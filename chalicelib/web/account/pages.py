@@ -40,6 +40,8 @@ NOTICES = frozenset(
         "export_requested",
         "devices_forgotten",
         "identity_unlinked",
+        "phone_code_sent",
+        "phone_changed",
     }
 )
 FIELD_CODES = {
@@ -54,6 +56,7 @@ FIELD_CODES = {
     "too_weak": "register.error.password_too_weak",
     "unchanged": "account.error.unchanged",
     "taken": "email_change.error.taken",
+    "rate_limited": "account.error.rate_limited",
 }
 
 
@@ -117,7 +120,21 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
     if http.method == "POST":
         form = http.form()
         action = single(form, "action")
-        if action == "email":
+        if action in ("phone", "phone_verify"):
+            try:
+                if action == "phone":
+                    views.request_phone_change(http, tenant_id, user, (single(form, "phone_number") or "")[:64])
+                else:
+                    views.confirm_phone_change(http, tenant_id, user, (single(form, "code") or "")[:16])
+            except InvalidInput as failure:
+                errors, status = failure.fields, 400
+            except CodeInvalid:
+                errors, status = {"code": "invalid"}, 400
+            except RateLimited:
+                errors, status = {"phone_number": "rate_limited"}, 429
+            else:
+                return _done(tenant_id, "profile", "phone_code_sent" if action == "phone" else "phone_changed")
+        elif action == "email":
             new_email = (single(form, "new_email") or "").strip()[:254]
             try:
                 views.request_email_change(http, tenant_id, user, new_email)
@@ -134,6 +151,7 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
             else:
                 return _done(tenant_id, "profile", "profile_saved")
     view = views.profile(tenant_id, user)
+    view["phone_pending"] = container.account_data().get_phone_change(tenant_id, user.user_id) is not None
     return _render(
         http, tenant_id, portal, "profile", status=status, errors=errors, profile=view,
         fields=_profile_fields(specs, values),

@@ -254,3 +254,20 @@ def identities(tenant_id: TenantId, user: User) -> dict[str, Any]:
 def unlink_identity(http: HttpRequest, tenant_id: TenantId, user: User, integration: str) -> None:
     container.linked_identities().unlink(tenant_id, user, integration)
     record(http, tenant_id, user, "account.identity_unlinked", integration=integration[:64])
+
+
+# --- phone number (SMS verification) -------------------------------------------------------------------------
+
+
+def request_phone_change(http: HttpRequest, tenant_id: TenantId, user: User, phone_number: str) -> dict[str, Any]:
+    container.request_limiter().count(tenant_id, "phone_change", http.source_ip)
+    brand = container.tenants().tree(tenant_id).root.name
+    number = container.phone_change().request(tenant_id, user, phone_number, brand=brand)
+    record(http, tenant_id, user, "account.phone_change_requested")
+    return {"status": "code_sent", "phone_number": number}
+
+
+def confirm_phone_change(http: HttpRequest, tenant_id: TenantId, user: User, code: str) -> dict[str, Any]:
+    number = container.phone_change().confirm(tenant_id, user, code)
+    record(http, tenant_id, user, "account.phone_changed")
+    return {"status": "phone_changed", "phone_number": number}

@@ -130,6 +130,17 @@ ACCOUNT_EN: Final[dict[str, str]] = {
     "account.error.last_way_in": "This is your only way to sign in. Set a password or link another account first.",
     "account.done.identity_unlinked": "The account was unlinked.",
     "account.event.account.identity_unlinked": "Linked account removed",
+    "account.phone.title": "Phone number",
+    "account.phone.none": "No phone number yet.",
+    "account.phone.new": "New mobile number (international format, like +41 79 123 45 67)",
+    "account.phone.send": "Send code by text message",
+    "account.phone.code": "Code from the text message",
+    "account.phone.verify": "Confirm phone number",
+    "account.done.phone_code_sent": "We sent a code to the new number. Enter it below.",
+    "account.done.phone_changed": "Your phone number was confirmed.",
+    "account.error.rate_limited": "Too many requests. Wait a moment and try again.",
+    "account.event.account.phone_change_requested": "Phone change requested",
+    "account.event.account.phone_changed": "Phone number changed",
 }
 
 ACCOUNT_DE: Final[dict[str, str]] = {
@@ -256,6 +267,17 @@ ACCOUNT_DE: Final[dict[str, str]] = {
     "account.error.last_way_in": "Das ist Ihre einzige Anmeldemöglichkeit. Legen Sie zuerst ein Passwort fest oder verknüpfen Sie ein anderes Konto.",
     "account.done.identity_unlinked": "Die Verknüpfung wurde gelöst.",
     "account.event.account.identity_unlinked": "Verknüpftes Konto entfernt",
+    "account.phone.title": "Telefonnummer",
+    "account.phone.none": "Noch keine Telefonnummer.",
+    "account.phone.new": "Neue Mobilnummer (international, z. B. +41 79 123 45 67)",
+    "account.phone.send": "Code per SMS senden",
+    "account.phone.code": "Code aus der SMS",
+    "account.phone.verify": "Telefonnummer bestätigen",
+    "account.done.phone_code_sent": "Wir haben einen Code an die neue Nummer gesendet. Geben Sie ihn unten ein.",
+    "account.done.phone_changed": "Ihre Telefonnummer wurde bestätigt.",
+    "account.error.rate_limited": "Zu viele Anfragen. Warten Sie einen Moment und versuchen Sie es erneut.",
+    "account.event.account.phone_change_requested": "Änderung der Telefonnummer angefordert",
+    "account.event.account.phone_changed": "Telefonnummer geändert",
 }
 
 ACCOUNT_FR: Final[dict[str, str]] = {
@@ -382,4 +404,15 @@ ACCOUNT_FR: Final[dict[str, str]] = {
     "account.error.last_way_in": "C'est votre seul moyen de connexion. Définissez d'abord un mot de passe ou associez un autre compte.",
     "account.done.identity_unlinked": "Le compte a été dissocié.",
     "account.event.account.identity_unlinked": "Compte associé supprimé",
+    "account.phone.title": "Numéro de téléphone",
+    "account.phone.none": "Pas encore de numéro de téléphone.",
+    "account.phone.new": "Nouveau numéro mobile (format international, par ex. +41 79 123 45 67)",
+    "account.phone.send": "Envoyer un code par SMS",
+    "account.phone.code": "Code reçu par SMS",
+    "account.phone.verify": "Confirmer le numéro",
+    "account.done.phone_code_sent": "Nous avons envoyé un code au nouveau numéro. Saisissez-le ci-dessous.",
+    "account.done.phone_changed": "Votre numéro de téléphone a été confirmé.",
+    "account.error.rate_limited": "Trop de demandes. Patientez un instant et réessayez.",
+    "account.event.account.phone_change_requested": "Changement de numéro demandé",
+    "account.event.account.phone_changed": "Numéro de téléphone modifié",
 }
