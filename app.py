@@ -29,6 +29,7 @@ from chalicelib.web.mfa.signin import challenge_endpoint as mfa_challenge_endpoi
 from chalicelib.web.oidc.authorize import authorize_endpoint
 from chalicelib.web.oidc.discovery import discovery_endpoint, jwks_endpoint
 from chalicelib.web.oidc.logout import logout_endpoint
+from chalicelib.web.oidc.profiling import complete_profile_endpoint
 from chalicelib.web.oidc.resources import introspection_endpoint, revocation_endpoint, userinfo_endpoint
 from chalicelib.web.oidc.signin import consent_endpoint, login_endpoint
 from chalicelib.web.oidc.token import token_endpoint
@@ -498,6 +499,11 @@ def mark_data_export_failed(event: dict[str, object], context: object) -> dict[s
 @app.lambda_function(name="EraseAccount")
 def erase_account(event: dict[str, object], context: object) -> dict[str, object]:
     return privacy.erase_account(event)
+
+
+@app.route("/t/{tenant}/profile/complete", methods=["POST"], content_types=BODY_TYPES)
+def profile_complete(tenant: str) -> Response:
+    return view(complete_profile_endpoint)(app.current_request, tenant)
 
 
 # --- account portal (hosted pages) and account API (bearer token): /t/{tenant}/account/... ----------------------

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from chalicelib.services.consent_receipts import ConsentReceiptService
     from chalicelib.services.data_export import DataExportService
     from chalicelib.services.devices import DeviceService
+    from chalicelib.services.linked_identities import LinkedIdentityService
+    from chalicelib.services.phone_change import PhoneChangeService
 
 
 @cache
@@ -394,6 +396,11 @@ def _key_encryption() -> ports.KeyEncryption:
     return KmsEnvelopeEncryption()
 
 
+def account_data() -> ports.AccountDataRepository:
+    """The self-service account's storage (for the few account writes that need no service logic)."""
+    return _account_data_repository()
+
+
 @cache
 def sign_in_activity() -> SignInActivity:
     from chalicelib.services.activity import SignInActivity
@@ -465,3 +472,19 @@ def account_deletion() -> AccountDeletionService:
 
 def passkeys() -> PasskeyService:
     return PasskeyService(mfa(), _mfa_repository())
+
+
+@cache
+def linked_identities() -> LinkedIdentityService:
+    from chalicelib.services.linked_identities import LinkedIdentityService
+    from chalicelib.storage.federation_repository import DynamoFederatedIdentityRepository
+
+    identities: ports.FederatedIdentityRepository = DynamoFederatedIdentityRepository()
+    return LinkedIdentityService(identities, _account_data_repository(), _credential_repository())
+
+
+@cache
+def phone_change() -> PhoneChangeService:
+    from chalicelib.services.phone_change import PhoneChangeService
+
+    return PhoneChangeService(_account_data_repository(), sms_sender())

@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--auth-method", choices=["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     )
     create.add_argument("--jwks-file", help="public keys (JWKS JSON) for private_key_jwt")
+    create.add_argument(
+        "--required-attribute",
+        action="append",
+        default=[],
+        help="progressive profiling: a profile attribute this client needs (asked at sign-in when missing)",
+    )
     create.set_defaults(run=commands.client_create)
     rotate = client.add_parser("rotate-secret")
     rotate.add_argument("--tenant", required=True)

@@ -67,6 +67,7 @@ def client_create(args: argparse.Namespace) -> dict[str, Any]:
         client_id=args.client_id,
         auth_method=args.auth_method,
         jwks=jwks,
+        required_attributes=getattr(args, "required_attribute", None) or None,
     )
     result: dict[str, Any] = {
         "client_id": client.client_id,

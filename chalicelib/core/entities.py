@@ -81,6 +81,8 @@ class Client:
     id_token_alg: str | None = None  # None: the tier's default
     status: Literal["active", "disabled"] = "active"
     created_at: int = 0
+    # Progressive profiling: profile attributes this client needs; a user who lacks one is asked at sign-in.
+    required_attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class User:
     phone_number_verified: bool = False
     external_id: str | None = None  # the provisioning client's identifier (SCIM ``externalId``)
     deletion_scheduled_at: int = 0  # the user asked to delete the account; erased after the grace period
+    devices_forgotten_at: int = 0  # "remember this device" cookies issued before this no longer skip MFA
     # "<kind>:<enrollment id>" of each active MFA enrollment: read with the user at sign-in, so a user without
     # MFA costs no extra request (the enrollments themselves, with their secrets, are separate items).
     mfa_factors: tuple[str, ...] = ()

@@ -379,6 +379,27 @@ class AccountDataRepository(Protocol):
     def cancel_deletion(self, tenant_id: TenantId, user_id: UserId) -> bool:
         """Clear the mark; False if none was set."""
 
+    def save_phone_change(
+        self, tenant_id: TenantId, user_id: UserId, *, phone_number: str, code_digest: str, expires_at: int, now: int
+    ) -> None:
+        """Replace the pending phone change (a new code invalidates the previous one)."""
+
+    def get_phone_change(self, tenant_id: TenantId, user_id: UserId) -> dict[str, Any] | None:
+        """The pending change: ``phone_number``, ``code_digest``, ``expires_at``, ``sent_at``, ``attempts``."""
+
+    def count_phone_attempt(self, tenant_id: TenantId, user_id: UserId, *, max_attempts: int) -> bool:
+        """Count one verification attempt; False when the change is gone or out of attempts."""
+
+    def apply_phone_change(self, tenant_id: TenantId, user_id: UserId, *, phone_number: str, now: int) -> None:
+        """Set the verified number on the user and drop the pending change, in one transaction; CodeInvalid if
+        the change is gone."""
+
+    def unlink_identity(self, tenant_id: TenantId, user_id: UserId, integration: str, subject: str) -> bool:
+        """Delete the user's link to an upstream identity; False if it is not (or no longer) the user's."""
+
+    def forget_devices(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> None:
+        """Remembered-device cookies issued before ``now`` stop skipping MFA; NotFound if the user is gone."""
+
     def add_receipt(self, receipt: ConsentReceipt) -> None: ...
 
     def list_receipts(self, tenant_id: TenantId, user_id: UserId) -> list[ConsentReceipt]:

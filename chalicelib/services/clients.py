@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +56,15 @@ def check_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(scopes))
 
 
+def check_attribute_names(names: list[str]) -> tuple[str, ...]:
+    """Progressive profiling: profile attribute names a client needs (checked against the tenant's editable
+    attributes at sign-in; unknown ones are never asked for)."""
+    for name in names:
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
+            raise InvalidInput(f"Invalid attribute name '{name}'.", fields={"required_attribute": "invalid"})
+    return tuple(dict.fromkeys(names))
+
+
 class ClientService:
     def __init__(self, repository: ClientRepository) -> None:
         self._repository = repository
@@ -74,6 +84,7 @@ class ClientService:
         client_id: str | None = None,
         auth_method: str | None = None,
         jwks: dict[str, Any] | None = None,
+        required_attributes: list[str] | None = None,
     ) -> tuple[Client, str | None]:
         """Register a client; returns it with its secret (shown once, stored only as a digest)."""
         if client_type not in GRANTS_BY_TYPE:
@@ -111,6 +122,7 @@ class ClientService:
             first_party=first_party,
             jwks=jwks,
             created_at=clock.now(),
+            required_attributes=check_attribute_names(required_attributes or []),
         )
         self._repository.create(client)
         return client, secret

@@ -12,19 +12,23 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 
+from chalicelib.core.digests import secret_digest
 from chalicelib.core.entities import ConsentReceipt, DataExport
 from chalicelib.core.errors import CodeInvalid, NotFound
 from chalicelib.core.ids import ClientId, TenantId, UserId
 from chalicelib.storage import keys
+from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import is_condition_failure, translate_errors
 from chalicelib.storage.models import (
     ConsentReceiptItem,
     DataExportItem,
     DataExportPartItem,
     EmailLoginItem,
+    FederatedIdentityItem,
     MainItem,
+    PhoneChangeItem,
     ThrottleItem,
     UserItem,
     VerificationItem,
@@ -32,6 +36,8 @@ from chalicelib.storage.models import (
 from chalicelib.storage.users_repository import LOGIN, PROFILE, THROTTLE, normalize_email
 
 VERIFY = "VERIFY"
+PHONE_CHANGE = "PHONE_CHANGE"
+FEDERATED_IDENTITY_SK = "FEDID"  # the sort key the federation repository writes
 
 
 def _ttl(epoch: int) -> dt.datetime:
@@ -102,6 +108,92 @@ class DynamoAccountDataRepository:
                 return False
             raise
         return True
+
+    @translate_errors
+    def save_phone_change(
+        self, tenant_id: TenantId, user_id: UserId, *, phone_number: str, code_digest: str, expires_at: int, now: int
+    ) -> None:
+        PhoneChangeItem(
+            keys.user(tenant_id, user_id),
+            PHONE_CHANGE,
+            ttl=_ttl(expires_at),
+            phone_number=phone_number,
+            code_digest=code_digest,
+            expires_at=expires_at,
+            sent_at=now,
+            attempts=0,
+        ).save()
+
+    @translate_errors
+    def get_phone_change(self, tenant_id: TenantId, user_id: UserId) -> dict[str, Any] | None:
+        try:
+            item = PhoneChangeItem.get(keys.user(tenant_id, user_id), PHONE_CHANGE)
+        except DoesNotExist:
+            return None
+        return {
+            "phone_number": item.phone_number,
+            "code_digest": item.code_digest,
+            "expires_at": int(item.expires_at),
+            "sent_at": int(item.sent_at),
+            "attempts": int(item.attempts or 0),
+        }
+
+    @translate_errors
+    def count_phone_attempt(self, tenant_id: TenantId, user_id: UserId, *, max_attempts: int) -> bool:
+        try:
+            PhoneChangeItem(keys.user(tenant_id, user_id), PHONE_CHANGE).update(
+                actions=[PhoneChangeItem.attempts.add(1)],
+                condition=MainItem.pk.exists() & (PhoneChangeItem.attempts < max_attempts),
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    @translate_errors
+    def apply_phone_change(self, tenant_id: TenantId, user_id: UserId, *, phone_number: str, now: int) -> None:
+        partition = keys.user(tenant_id, user_id)
+        try:
+            with transaction() as tx:
+                tx.delete(PhoneChangeItem(partition, PHONE_CHANGE), condition=MainItem.pk.exists())
+                tx.update(
+                    UserItem(partition, PROFILE),
+                    actions=[
+                        UserItem.phone_number.set(phone_number),
+                        UserItem.phone_number_verified.set(True),
+                        UserItem.updated_at.set(now),
+                    ],
+                    condition=MainItem.pk.exists(),
+                )
+        except TransactWriteError as error:
+            if is_condition_failure(error):
+                raise CodeInvalid("This code is invalid or has expired.") from error
+            raise
+
+    @translate_errors
+    def unlink_identity(self, tenant_id: TenantId, user_id: UserId, integration: str, subject: str) -> bool:
+        item = FederatedIdentityItem(
+            keys.federated_identity(tenant_id, integration, secret_digest(subject)), FEDERATED_IDENTITY_SK
+        )
+        try:
+            item.delete(condition=FederatedIdentityItem.user_id == user_id)
+        except DeleteError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    @translate_errors
+    def forget_devices(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> None:
+        try:
+            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
+                actions=[UserItem.devices_forgotten_at.set(now)], condition=MainItem.pk.exists()
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise NotFound("Unknown user.") from error
+            raise
 
     # --- consent receipts ------------------------------------------------------------------------------------
 
@@ -270,6 +362,8 @@ class DynamoAccountDataRepository:
             ("grants", keys.user_grants_index(tenant_id, user_id)),
             ("authorization_codes", keys.user_codes_index(tenant_id, user_id)),
             ("mfa_challenges", keys.user_mfa_challenges_index(tenant_id, user_id)),
+            ("federated_identities", keys.user_federated_identities_index(tenant_id, user_id)),
+            ("federated_logins", keys.user_federated_logins_index(tenant_id, user_id)),
         ):
             take(kind, list(MainItem.gsi1.query(index)))
         wanted = [(keys.verification(tenant_id, v), VERIFY) for v in verification_ids]

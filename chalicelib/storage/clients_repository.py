@@ -32,6 +32,7 @@ def _to_client(item: ClientItem) -> Client:
         id_token_alg=item.id_token_alg,
         status=item.status,  # type: ignore[arg-type]
         created_at=int(item.created_at or 0),
+        required_attributes=tuple(item.required_attributes or ()),
     )
 
 
@@ -57,6 +58,7 @@ def _to_item(client: Client) -> ClientItem:
         id_token_alg=client.id_token_alg,
         status=client.status,
         created_at=client.created_at,
+        required_attributes=list(client.required_attributes) or None,
     )
 
 

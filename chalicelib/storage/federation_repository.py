@@ -125,6 +125,10 @@ class DynamoFederatedLoginRepository:
             stored = _upstream_to_json(value) if name == "upstream" else value
             attribute = getattr(FederatedLoginItem, name)
             actions.append(attribute.remove() if stored is None else attribute.set(stored))
+            if name == "user_id" and stored:
+                # Indexed by user once known, so that erasing the account finds its pending federated logins.
+                actions.append(MainItem.gsi1pk.set(keys.user_federated_logins_index(tenant_id, str(stored))))
+                actions.append(MainItem.gsi1sk.set(login_id))
         condition = (
             MainItem.pk.exists() & FederatedLoginItem.status.is_in(*expected) & (FederatedLoginItem.expires_at > now)
         )

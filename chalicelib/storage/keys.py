@@ -159,6 +159,11 @@ def user_mfa_challenges_index(tenant_id: TenantId, user_id: str) -> str:
     return f"{_t(tenant_id)}#USER#{_part(user_id)}#MFACHALLENGES"
 
 
+def user_federated_logins_index(tenant_id: TenantId, user_id: str) -> str:
+    """GSI1 partition of a user's federated sign-ins in progress (they carry upstream claims)."""
+    return f"{_t(tenant_id)}#USER#{_part(user_id)}#FEDLOGINS"
+
+
 def audit_user_index(tenant_id: TenantId, user_id: str) -> str:
     """Audit table index partition of the events about one end user (sign-ins, self-service changes)."""
     return f"{_t(tenant_id)}#AUDIT#USER#{_part(user_id)}"

@@ -85,6 +85,7 @@ class ClientItem(MainItem, discriminator="client"):
     id_token_alg = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="active")
     created_at = NumberAttribute(default=0)
+    required_attributes = JSONAttribute(null=True)
 
 
 class UserItem(MainItem, discriminator="user"):
@@ -101,6 +102,7 @@ class UserItem(MainItem, discriminator="user"):
     updated_at = NumberAttribute()
     external_id = UnicodeAttribute(null=True)
     deletion_scheduled_at = NumberAttribute(default=0)
+    devices_forgotten_at = NumberAttribute(default=0)
     mfa_factors = UnicodeSetAttribute(null=True)  # "<kind>:<enrollment id>" of the active MFA enrollments
 
     enterprise = JSONAttribute(null=True)
@@ -305,6 +307,16 @@ class DataExportItem(MainItem, discriminator="data_export"):
     downloaded_at = NumberAttribute(default=0)
     size = NumberAttribute(default=0)
     parts = NumberAttribute(default=0)
+
+
+class PhoneChangeItem(MainItem, discriminator="phone_change"):
+    """A pending phone number change in the user's partition (``SK = PHONE_CHANGE``): the SMS code's digest."""
+
+    phone_number = UnicodeAttribute()
+    code_digest = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    sent_at = NumberAttribute()
+    attempts = NumberAttribute(default=0)
 
 
 class DataExportPartItem(MainItem, discriminator="data_export_part"):

@@ -19,6 +19,14 @@ consented to can read the user's claims at userinfo, but never manage the accoun
 | GET ``/account/consents/receipts/{id}`` | a Kantara consent receipt (JSON) |
 | GET/POST ``/account/exports``, GET ``/account/exports/{id}?token=`` | data exports: list, request, download |
 | GET/POST ``/account/deletion`` ``{"password"}`` | account deletion: status, request |
+| GET ``/account/mfa`` | second factors (kind, label, last use), recovery codes left, where to add one |
+| DELETE ``/account/mfa/{id}``, POST ``/account/mfa/recovery-codes`` | remove a factor / new recovery codes (the token
+  must carry ``mfa`` in ``amr`` when the user has a factor) |
+| DELETE ``/account/mfa/remembered-devices`` | forget every remembered device |
+| POST ``/account/phone`` ``{"phone_number"}``, POST ``/account/phone/verify`` ``{"code"}`` | phone change: SMS
+  code to the new number, then the verified number is set |
+| GET ``/account/identities``, DELETE ``/account/identities/{integration}`` | ways in (password, linked identity
+  providers); unlink one (409 when it is the last way in) |
 """
 
 from __future__ import annotations
@@ -120,6 +128,22 @@ def account_api(http: HttpRequest, tenant: str, section: str = "", item: str = "
         return _consents(http, tenant_id, user, item, sub)
     if section == "exports":
         return _exports(http, tenant_id, user, item)
+    if section == "phone" and method == "POST":
+        data = _body(http)
+        if item == "verify":
+            return _ok(views.confirm_phone_change(http, tenant_id, user, _text(data, "code")))
+        if not item:
+            return _ok(views.request_phone_change(http, tenant_id, user, _text(data, "phone_number")), 202)
+        raise NotFound("Unknown resource.")
+    if section == "identities":
+        if http.method == "GET" and not item:
+            return _ok(views.identities(tenant_id, user))
+        if http.method == "DELETE" and item:
+            views.unlink_identity(http, tenant_id, user, item)
+            return _ok({"status": "unlinked"})
+        return _method_not_allowed()
+    if section == "mfa":
+        return _mfa(http, tenant_id, user, claims, item)
     if section == "deletion":
         if method == "GET":
             return _ok(views.deletion(tenant_id, user))
@@ -139,6 +163,21 @@ def _sessions(http: HttpRequest, tenant_id: TenantId, user: User, claims: dict[s
     if http.method == "DELETE":
         views.revoke_session(http, tenant_id, user, item)
         return _ok({"status": "revoked"})
+    return _method_not_allowed()
+
+
+def _mfa(http: HttpRequest, tenant_id: TenantId, user: User, claims: dict[str, Any], item: str) -> HttpResponse:
+    amr = tuple(str(a) for a in claims.get("amr", []) if isinstance(a, str))
+    if http.method == "GET" and not item:
+        return _ok(views.mfa(tenant_id, user))
+    if http.method == "POST" and item == "recovery-codes":
+        return _ok({"recovery_codes": views.regenerate_recovery_codes(http, tenant_id, user, amr)})
+    if http.method == "DELETE" and item == "remembered-devices":
+        views.forget_devices(http, tenant_id, user)
+        return _ok({"status": "forgotten"})
+    if http.method == "DELETE" and item:
+        views.remove_factor(http, tenant_id, user, item, amr)
+        return _ok({"status": "removed"})
     return _method_not_allowed()
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from chalicelib import container
 from chalicelib.core.attributes import AttributeSpec
-from chalicelib.core.errors import CodeInvalid, InvalidInput, NotFound, RateLimited
+from chalicelib.core.errors import CodeInvalid, Conflict, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import TenantId
 from chalicelib.services.account_profile import editable_fields
 from chalicelib.web.account import api, messages, views
@@ -38,6 +38,10 @@ NOTICES = frozenset(
         "signed_out_everywhere",
         "consent_revoked",
         "export_requested",
+        "devices_forgotten",
+        "identity_unlinked",
+        "phone_code_sent",
+        "phone_changed",
     }
 )
 FIELD_CODES = {
@@ -52,6 +56,7 @@ FIELD_CODES = {
     "too_weak": "register.error.password_too_weak",
     "unchanged": "account.error.unchanged",
     "taken": "email_change.error.taken",
+    "rate_limited": "account.error.rate_limited",
 }
 
 
@@ -115,7 +120,21 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
     if http.method == "POST":
         form = http.form()
         action = single(form, "action")
-        if action == "email":
+        if action in ("phone", "phone_verify"):
+            try:
+                if action == "phone":
+                    views.request_phone_change(http, tenant_id, user, (single(form, "phone_number") or "")[:64])
+                else:
+                    views.confirm_phone_change(http, tenant_id, user, (single(form, "code") or "")[:16])
+            except InvalidInput as failure:
+                errors, status = failure.fields, 400
+            except CodeInvalid:
+                errors, status = {"code": "invalid"}, 400
+            except RateLimited:
+                errors, status = {"phone_number": "rate_limited"}, 429
+            else:
+                return _done(tenant_id, "profile", "phone_code_sent" if action == "phone" else "phone_changed")
+        elif action == "email":
             new_email = (single(form, "new_email") or "").strip()[:254]
             try:
                 views.request_email_change(http, tenant_id, user, new_email)
@@ -132,6 +151,7 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
             else:
                 return _done(tenant_id, "profile", "profile_saved")
     view = views.profile(tenant_id, user)
+    view["phone_pending"] = container.account_data().get_phone_change(tenant_id, user.user_id) is not None
     return _render(
         http, tenant_id, portal, "profile", status=status, errors=errors, profile=view,
         fields=_profile_fields(specs, values),
@@ -139,8 +159,27 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
 
 
 def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> HttpResponse:
+    factors = views.mfa(tenant_id, portal.user)
+    ways = views.identities(tenant_id, portal.user)["identities"]
     if http.method == "POST":
         form = http.form()
+        if single(form, "action") == "forget_devices":
+            views.forget_devices(http, tenant_id, portal.user)
+            return _done(tenant_id, "security", "devices_forgotten")
+        if single(form, "action") == "unlink":
+            try:
+                views.unlink_identity(http, tenant_id, portal.user, single(form, "integration") or "")
+            except Conflict:
+                return _render(
+                    http, tenant_id, portal, "security", status=409, error="account.error.last_way_in",
+                    mfa=factors, identities=ways,
+                )  # fmt: skip
+            except NotFound:
+                return _render(
+                    http, tenant_id, portal, "security", status=404, error="account.error.gone",
+                    mfa=factors, identities=ways,
+                )  # fmt: skip
+            return _done(tenant_id, "security", "identity_unlinked")
         try:
             views.change_password(
                 http,
@@ -151,11 +190,22 @@ def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Htt
                 keep_session=portal.session_id,
             )
         except InvalidInput as failure:
-            return _render(http, tenant_id, portal, "security", status=400, errors=failure.fields)
+            return _render(
+                http, tenant_id, portal, "security", status=400, errors=failure.fields, mfa=factors, identities=ways
+            )
         except RateLimited:
-            return _render(http, tenant_id, portal, "security", status=429, error="login.error.too_many_attempts")
+            return _render(
+                http,
+                tenant_id,
+                portal,
+                "security",
+                status=429,
+                error="login.error.too_many_attempts",
+                mfa=factors,
+                identities=ways,
+            )
         return _done(tenant_id, "security", "password_changed")
-    return _render(http, tenant_id, portal, "security")
+    return _render(http, tenant_id, portal, "security", mfa=factors, identities=ways)
 
 
 def _sessions(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> HttpResponse:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import container
+from chalicelib.core import clock
 from chalicelib.core.entities import AuditEvent, User
-from chalicelib.core.errors import NotFound
+from chalicelib.core.errors import NotFound, ReauthenticationRequired
 from chalicelib.core.ids import ClientId, TenantId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.account_profile import profile_view
@@ -15,6 +16,9 @@ from chalicelib.services.activity import ACTIVITY_DAYS
 from chalicelib.services.consent_receipts import consent_view
 from chalicelib.services.data_export import export_view
 from chalicelib.services.devices import describe_user_agent
+from chalicelib.services.mfa.service import usable_kinds
+from chalicelib.services.step_up import has_second_factor
+from chalicelib.services.tokens import issuer_url
 from chalicelib.web.http import HttpRequest
 
 
@@ -188,3 +192,82 @@ def request_deletion(http: HttpRequest, tenant_id: TenantId, user: User, passwor
     )
     record(http, tenant_id, user, "account.deletion_requested")
     return {"scheduled": True, "due_at": due}
+
+
+# --- two-step verification (the MFA issue's factors, managed by the user) ----------------------------------------
+
+
+def mfa(tenant_id: TenantId, user: User) -> dict[str, Any]:
+    """The user's active factors (secrets never leave the MFA service) and where to add or change them."""
+    enrollments = container.mfa().enrollments(tenant_id, user)
+    return {
+        "factors": [
+            {
+                "id": e.enrollment_id,
+                "kind": e.kind,
+                "label": e.label,
+                "created_at": e.confirmed_at or e.created_at,
+                "last_used_at": e.last_used_at or None,
+                **({"codes_left": len(e.code_digests)} if e.kind == "recovery_code" else {}),
+            }
+            for e in enrollments
+        ],
+        "devices_forgotten_at": user.devices_forgotten_at or None,
+        "manage_url": f"{issuer_url(tenant_id)}/mfa/factors",
+    }
+
+
+def _require_second_factor(tenant_id: TenantId, user: User, amr: tuple[str, ...]) -> None:
+    """A password alone must never be enough to weaken a second factor (the MFA pages apply the same rule)."""
+    if usable_kinds(user, settings_for(tenant_id, user)) and not has_second_factor(amr):
+        raise ReauthenticationRequired(
+            "Sign in with your second factor to change it.", detail="factor change without mfa in amr"
+        )
+
+
+def remove_factor(http: HttpRequest, tenant_id: TenantId, user: User, enrollment_id: str, amr: tuple[str, ...]) -> None:
+    _require_second_factor(tenant_id, user, amr)
+    container.mfa().remove(tenant_id, user, enrollment_id)
+    record(http, tenant_id, user, "account.mfa_removed")
+
+
+def regenerate_recovery_codes(http: HttpRequest, tenant_id: TenantId, user: User, amr: tuple[str, ...]) -> list[str]:
+    _require_second_factor(tenant_id, user, amr)
+    codes = container.mfa().regenerate_recovery_codes(tenant_id, user)
+    record(http, tenant_id, user, "account.recovery_codes_regenerated")
+    return codes
+
+
+def forget_devices(http: HttpRequest, tenant_id: TenantId, user: User) -> None:
+    """Every "remember this device" cookie issued so far stops skipping the second factor."""
+    container.account_data().forget_devices(tenant_id, user.user_id, now=clock.now())
+    record(http, tenant_id, user, "account.devices_forgotten")
+
+
+# --- linked identities (federation) --------------------------------------------------------------------------
+
+
+def identities(tenant_id: TenantId, user: User) -> dict[str, Any]:
+    return {"identities": container.linked_identities().list(tenant_id, user)}
+
+
+def unlink_identity(http: HttpRequest, tenant_id: TenantId, user: User, integration: str) -> None:
+    container.linked_identities().unlink(tenant_id, user, integration)
+    record(http, tenant_id, user, "account.identity_unlinked", integration=integration[:64])
+
+
+# --- phone number (SMS verification) -------------------------------------------------------------------------
+
+
+def request_phone_change(http: HttpRequest, tenant_id: TenantId, user: User, phone_number: str) -> dict[str, Any]:
+    container.request_limiter().count(tenant_id, "phone_change", http.source_ip)
+    brand = container.tenants().tree(tenant_id).root.name
+    number = container.phone_change().request(tenant_id, user, phone_number, brand=brand)
+    record(http, tenant_id, user, "account.phone_change_requested")
+    return {"status": "code_sent", "phone_number": number}
+
+
+def confirm_phone_change(http: HttpRequest, tenant_id: TenantId, user: User, code: str) -> dict[str, Any]:
+    number = container.phone_change().confirm(tenant_id, user, code)
+    record(http, tenant_id, user, "account.phone_changed")
+    return {"status": "phone_changed", "phone_number": number}

@@ -32,6 +32,7 @@ from chalicelib.web.http import HttpRequest, HttpResponse, json_response
 from chalicelib.web.oidc.authorize import CHALLENGE, check_redirect_uri
 from chalicelib.web.oidc.grants import parse_scope
 from chalicelib.web.oidc.pages import branding_for
+from chalicelib.web.oidc.signin_activity import sign_in_context
 
 FLOW_TYP = "gh-authn+jwt"
 FLOW_AUDIENCE = "urn:gatehouse:authn"
@@ -130,13 +131,25 @@ def _complete(
 ) -> HttpResponse:
     from chalicelib.services.authorization import CodeRequest
 
+    if user.deletion_scheduled_at:
+        container.account_deletion().cancel(tenant_id, user)  # signing in cancels a requested deletion
+    context = sign_in_context(http, client.client_id)
     session, _ = container.sessions().start(
-        tenant_id, user, amr=amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
+        tenant_id,
+        user,
+        amr=amr,
+        settings=settings,
+        ip=http.source_ip,
+        user_agent=http.user_agent,
+        location=context.location,
     )
     request = CodeRequest(
         client.client_id, req["redirect_uri"], tuple(req["scope"]), req.get("nonce"), req["code_challenge"]
     )
-    code = container.authorization().issue_code(tenant_id, request, user, session, new_session=True, settings=settings)
+    event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="native")
+    code = container.authorization().issue_code(
+        tenant_id, request, user, session, new_session=True, settings=settings, events=[event]
+    )
     return _answer(
         {
             "status": "complete",

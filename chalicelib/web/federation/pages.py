@@ -43,6 +43,8 @@ from chalicelib.web.oidc.authorize import (
     session_cookie,
 )
 from chalicelib.web.oidc.pages import error_page, page
+from chalicelib.web.oidc.profiling import missing_attributes, profile_page
+from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context
 
 FEDERATED_AMR = ("fed",)
 WAIT_SECONDS = 1
@@ -216,20 +218,37 @@ def _sign_in(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> H
     login, user = container.federation().finish(tenant_id, login.login_id)
     node_id = restored[0].tier_node_id if restored else login.node_id
     settings = container.tenants().effective(tenant_id, node_id)
+    if user.deletion_scheduled_at:
+        container.account_deletion().cancel(tenant_id, user)  # signing in cancels a requested deletion
+    context = sign_in_context(http, restored[0].client_id if restored else "")
     session, cookie_value = container.sessions().start(
-        tenant_id, user, amr=FEDERATED_AMR, settings=settings, ip=http.source_ip, user_agent=http.user_agent
+        tenant_id,
+        user,
+        amr=FEDERATED_AMR,
+        settings=settings,
+        ip=http.source_ip,
+        user_agent=http.user_agent,
+        location=context.location,
     )
+    activity = container.sign_in_activity()
+    event = activity.success_event(tenant_id, user, context, amr=FEDERATED_AMR, method=f"federated:{login.integration}")
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
+    cookies = [cookie, device_cookie(tenant_id, context, user.user_id)]
     if restored is None:
         container.sessions().store(session)
-        return _render(http, tenant_id, login, "signed_in", cookies=[cookie])
+        activity.record(event)
+        return _render(http, tenant_id, login, "signed_in", cookies=cookies)
     client, request = restored
+    missing = missing_attributes(tenant_id, client, user)
     forced = "consent" in request.prompt
-    if container.consent().is_needed(tenant_id, client, user.user_id, request.scope, forced=forced):
+    if missing or container.consent().is_needed(tenant_id, client, user.user_id, request.scope, forced=forced):
         container.sessions().store(session)
-        return consent_page(http, tenant_id, client, request, user, cookies=[cookie])
-    response = redirect(code_redirect(tenant_id, client, request, user, session, new_session=True))
-    response.cookies.append(cookie)
+        activity.record(event)
+        if missing:  # progressive profiling: ask for what the client needs first
+            return profile_page(http, tenant_id, client, request.to_params(), missing, cookies=cookies)
+        return consent_page(http, tenant_id, client, request, user, cookies=cookies)
+    response = redirect(code_redirect(tenant_id, client, request, user, session, new_session=True, events=[event]))
+    response.cookies.extend(cookies)
     return response
 
 

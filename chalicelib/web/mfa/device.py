@@ -39,7 +39,10 @@ def remember_cookie(tenant_id: TenantId, user_id: UserId, settings: EffectiveSet
     return cookie(DEVICE_COOKIE, value, path=cookie_path(tenant_id), max_age=lifetime)
 
 
-def is_remembered(http: HttpRequest, tenant_id: TenantId, user_id: UserId, settings: EffectiveSettings) -> bool:
+def is_remembered(
+    http: HttpRequest, tenant_id: TenantId, user_id: UserId, settings: EffectiveSettings, *, not_before: int = 0
+) -> bool:
+    """``not_before``: the user's "forget remembered devices" time; older cookies no longer count."""
     lifetime = remember_seconds(settings)
     value = http.cookies().get(DEVICE_COOKIE)
     if lifetime <= 0 or not value:
@@ -49,4 +52,5 @@ def is_remembered(http: HttpRequest, tenant_id: TenantId, user_id: UserId, setti
     except TokenInvalid:
         return False
     # A shorter lifetime set since the cookie was issued applies at once.
-    return claims.get("sub") == user_id and int(claims["iat"]) + lifetime > clock.now()
+    issued = int(claims["iat"])
+    return claims.get("sub") == user_id and issued + lifetime > clock.now() and issued > not_before

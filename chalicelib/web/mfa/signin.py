@@ -32,6 +32,7 @@ from chalicelib.web.oidc.authorize import (
     session_cookie,
 )
 from chalicelib.web.oidc.pages import error_page, page, redirect_sources
+from chalicelib.web.oidc.profiling import missing_attributes, profile_page
 from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context
 
 FACTORS_PAGE = "mfa/factors"
@@ -62,7 +63,9 @@ def decide_step(
             amr=amr,
             acr_values=request_acr,
             settings=settings,
-            remembered=lambda: device.is_remembered(http, tenant_id, user.user_id, settings),
+            remembered=lambda: device.is_remembered(
+                http, tenant_id, user.user_id, settings, not_before=user.devices_forgotten_at
+            ),
         )
     )
 
@@ -325,6 +328,13 @@ def _finish(
         response = redirect(urls.page(tenant_id, FACTORS_PAGE))
         response.cookies.extend(cookies)
         return response
+    missing = missing_attributes(tenant_id, client, user)
+    if missing:  # progressive profiling: ask for what the client needs first
+        if new_session:
+            sessions.store(session)
+            for event in events:
+                container.sign_in_activity().record(event)
+        return profile_page(http, tenant_id, client, request.to_params(), missing, cookies=cookies)
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, user.user_id, request.scope, forced=forced):
         if new_session:

@@ -344,7 +344,14 @@ def continue_signed_in(
     session: LoginSession,
     user: User,
 ) -> HttpResponse:
-    """The user is authenticated: ask for consent if needed, else send the code."""
+    """The user is authenticated: ask for missing profile attributes or consent if needed, else send the code."""
+    from chalicelib.web.oidc.profiling import InteractionRequired, missing_attributes, profile_page
+
+    missing = missing_attributes(tenant_id, client, user)
+    if missing:
+        if "none" in request.prompt:
+            raise fail(tenant_id, request, InteractionRequired("The user must complete their profile."))
+        return profile_page(http, tenant_id, client, request.to_params(), missing)
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, user.user_id, request.scope, forced=forced):
         if "none" in request.prompt:

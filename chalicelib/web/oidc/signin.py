@@ -23,6 +23,7 @@ from chalicelib.web.oidc.authorize import (
     session_cookie,
 )
 from chalicelib.web.oidc.pages import error_page
+from chalicelib.web.oidc.profiling import missing_attributes, profile_page
 from chalicelib.web.oidc.signin_activity import device_cookie, record_failure, sign_in_context
 
 MAX_EMAIL = 254
@@ -116,6 +117,11 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
     event = container.sign_in_activity().success_event(tenant_id, result.user, context, amr=result.amr, method="pwd")
     event = risk_gate.with_risk(event, gated)
     device = device_cookie(tenant_id, context, result.user.user_id)
+    missing = missing_attributes(tenant_id, client, result.user)
+    if missing:  # progressive profiling: ask for what the client needs first
+        container.sessions().store(session)
+        container.sign_in_activity().record(event)
+        return profile_page(http, tenant_id, client, request.to_params(), missing, cookies=[cookie, device])
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, result.user.user_id, request.scope, forced=forced):
         container.sessions().store(session)

@@ -606,6 +606,7 @@ def _merge_mfa_messages() -> None:
 
 _merge_mfa_messages()
 
+
 # Federation pages (issue 6) keep their entries in their own module; merged here so every page sees them.
 from chalicelib.web.pages.i18n_federation import FEDERATION_MESSAGES  # noqa: E402
 

@@ -210,3 +210,29 @@ def test_email_change_through_the_api(
     assert any(new_email in m["to"] for m in outbox()[:5])
     same = api.call("POST", "/email", json={"new_email": user.email})
     assert same.status_code == 400 and same.json()["fields"] == {"new_email": "unchanged"}
+
+
+def test_phone_change_is_confirmed_with_a_code_sent_by_sms(
+    op: Provider, first_party: E2EClient, make_user: Callable[..., E2EUser], outbox: Callable[[], list[dict]]
+) -> None:
+    import re
+
+    user = make_user()
+    api = AccountApi(op, sign_in_tokens(op, first_party, user).access_token)
+    bad = api.call("POST", "/phone", json={"phone_number": "12345"})
+    assert bad.status_code == 400 and bad.json()["fields"] == {"phone_number": "invalid"}
+    number = f"+4179{int(user.user_id.replace('-', '')[:7], 16) % 10_000_000:07d}"
+    sent = api.call("POST", "/phone", json={"phone_number": number})
+    assert sent.status_code == 202 and sent.json()["phone_number"] == number
+    assert api.call("POST", "/phone", json={"phone_number": number}).status_code == 429  # resend cooldown
+    message = next(m for m in outbox() if number in m["to"])
+    code = re.search(r"\b(\d{6})\b", message["text"]).group(1)  # type: ignore[union-attr]
+    wrong = "000000" if code != "000000" else "111111"
+    refused = api.call("POST", "/phone/verify", json={"code": wrong})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_link"
+    assert api.call("GET", "/profile").json()["phone_number"] is None
+    confirmed = api.call("POST", "/phone/verify", json={"code": code})
+    assert confirmed.status_code == 200, confirmed.text
+    profile = api.call("GET", "/profile").json()
+    assert profile["phone_number"] == number and profile["phone_number_verified"] is True
+    assert api.call("POST", "/phone/verify", json={"code": code}).status_code == 400  # single use

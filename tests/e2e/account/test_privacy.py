@@ -108,6 +108,9 @@ def test_deletion_needs_the_password_then_erases_every_trace(
     with pytest.raises(AssertionError):
         sign_in_tokens(provider, client, E2EUser(user.email, "wrong-password-3", user.user_id))
     sign_in_tokens(provider, partner, user, scope="openid email", consent="allow")
+    from tests.e2e.account.test_linked_identities import link
+
+    upstream_subject = link(privacy_tenant["tenant"], user.user_id, "google")
     tokens = sign_in_tokens(provider, client, user)
     api = AccountApi(provider, tokens.access_token)
     assert api.call("PATCH", "/profile", json={"attributes": {"nickname": "Rasmus"}}).status_code == 200
@@ -129,7 +132,15 @@ def test_deletion_needs_the_password_then_erases_every_trace(
     wait_for(erased, timeout=60, interval=0.5)
     items = scan_all_tables()
     text = json.dumps(items, default=repr)
-    for trace in (user.user_id, user.email, f"next-{user.email}", "Erased Person", "Erasmus", "Rasmus"):
+    for trace in (
+        user.user_id,
+        user.email,
+        f"next-{user.email}",
+        "Erased Person",
+        "Erasmus",
+        "Rasmus",
+        upstream_subject,
+    ):
         assert trace not in text, f"{trace!r} survived the erasure"
     # The bystander is untouched, the audit trail stays (pseudonymized).
     assert bystander.user_id in text and "Still Here" in text
