@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the module-scoped browser fixture
 from tests.support.oidc_client import jwt_claims, pkce_pair
@@ -154,7 +155,7 @@ def test_demo_user_totp_web_sms_mobile_and_recovery_code(
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10
     page.click("a.button")  # "I saved them"
-    assert page.locator("#factor-list li").count() == 1
+    expect(page.locator("#factor-list li")).to_have_count(1)  # waits for the redirect to the list
 
     # ... and adds her phone for text-message codes (verified by a code before it is used).
     page.click("#enroll-methods a[href*='/mfa/enroll/sms_otp']")
@@ -163,7 +164,7 @@ def test_demo_user_totp_web_sms_mobile_and_recovery_code(
     page.click("button[type=submit]")
     page.fill("#code", sms_code_from_outbox(demo, number))
     page.click("button[name=step][value=confirm]")
-    assert page.locator("#factor-list li").count() == 2
+    expect(page.locator("#factor-list li")).to_have_count(2)
     assert browser.console_errors == [], browser.console_errors
 
     # 2. A new browser: password, then the authenticator app's code; the ID token says what happened.
