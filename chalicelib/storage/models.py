@@ -101,6 +101,7 @@ class UserItem(MainItem, discriminator="user"):
     updated_at = NumberAttribute()
     external_id = UnicodeAttribute(null=True)
     enterprise = JSONAttribute(null=True)
+    anonymous = BooleanAttribute(null=True)
 
 
 class GroupItem(MainItem, discriminator="group"):

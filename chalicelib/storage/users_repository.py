@@ -38,6 +38,7 @@ def to_user(item: UserItem) -> User:
         phone_number_verified=bool(item.phone_number_verified),
         external_id=item.external_id,
         enterprise=dict(item.enterprise or {}),
+        anonymous=bool(item.anonymous),
     )
 
 
@@ -59,6 +60,7 @@ def user_item_for(user: User, email: str) -> UserItem:
         updated_at=user.updated_at,
         external_id=user.external_id,
         enterprise=user.enterprise or None,
+        anonymous=True if user.anonymous else None,
     )
 
 
