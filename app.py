@@ -45,6 +45,7 @@ from chalicelib.web.scim.endpoints import (
     user_endpoint,
     users_endpoint,
 )
+from chalicelib.web.selfservice.anonymous import anonymous_signin_endpoint, anonymous_upgrade_api
 from chalicelib.web.selfservice.api import email_change_api, forgot_api, register_api, resend_api, reset_api
 from chalicelib.web.selfservice.recovery import (
     email_change_endpoint,
@@ -195,6 +196,16 @@ def authn_password_reset(tenant: str) -> Response:
 @app.route("/t/{tenant}/authn/email/change", methods=["POST"], content_types=BODY_TYPES)
 def authn_email_change(tenant: str) -> Response:
     return view(email_change_api)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/anonymous", methods=["POST"], content_types=BODY_TYPES, cors=PUBLIC_CORS)
+def authn_anonymous(tenant: str) -> Response:
+    return view(anonymous_signin_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/anonymous/upgrade", methods=["POST"], content_types=BODY_TYPES)
+def authn_anonymous_upgrade(tenant: str) -> Response:
+    return view(anonymous_upgrade_api)(app.current_request, tenant)
 
 
 # --- SCIM 2.0 (RFC 7644): provisioning by external systems ----------------------------------------------------

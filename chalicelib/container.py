@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core import ports
 from chalicelib.services.accounts import AccountService
+from chalicelib.services.anonymous import AnonymousService
 from chalicelib.services.audit import AuditService
 from chalicelib.services.authentication import PasswordAuthenticator, PasswordChanger
 from chalicelib.services.authorization import AuthorizationService
@@ -321,6 +322,14 @@ def upstream_oidc() -> UpstreamOidcService:
 @cache
 def node_admin() -> NodeAdminService:
     return NodeAdminService(tenants(), _provisioning_repository(), user_admin(), clients(), roles())
+
+
+@cache
+def anonymous() -> AnonymousService:
+    from chalicelib.storage.anonymous_repository import DynamoAnonymousRepository
+
+    repository: ports.AnonymousRepository = DynamoAnonymousRepository()
+    return AnonymousService(repository, tokens(), registration())
 
 
 def local_outbox() -> list[dict[str, object]]:

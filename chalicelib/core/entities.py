@@ -112,6 +112,7 @@ class User:
     # SCIM enterprise user extension (RFC 7643 §4.3): employeeNumber, costCenter, organization, division,
     # department and manager ({"value", "displayName"}), as the provisioning system sent them.
     enterprise: dict[str, Any] = field(default_factory=dict)
+    anonymous: bool = False  # an anonymous identity (no email, no profile, short-lived) until upgraded
 
 
 @dataclass(frozen=True)

@@ -633,3 +633,15 @@ class RiskRepository(Protocol):
 class AlertPublisher(Protocol):
     def publish(self, tenant_id: TenantId, kind: str, payload: dict[str, Any]) -> None:
         """Publish a security alert for the tenant to consume; raises DependencyUnavailable."""
+
+
+class AnonymousRepository(Protocol):
+    """Anonymous identities (kept out of the tenant's user lists, removed by TTL unless upgraded)."""
+
+    def create_anonymous(self, user: User, grant: Grant, *, expires_at: int) -> None:
+        """The identity and its grant in one transaction."""
+
+    def upgrade(self, user: User, password_hash: str, verification: Verification) -> None:
+        """Turn the still-anonymous identity into ``user`` (pending, with its email) with its email guard and
+        verification, in one transaction. AlreadyExists if the email is taken, NotFound if the identity is gone
+        or no longer anonymous."""

@@ -80,6 +80,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # A personal data export is kept (encrypted) and its single-use download link works this long.
         "export_link_seconds": 24 * 3600,
     },
+    "anonymous": {
+        # Anonymous sign-in (POST /authn/anonymous) for the clients of this node: an identity with its own sub,
+        # no email or profile, only these scopes (openid and/or offline_access), deleted after this long unless
+        # upgraded to a registered account.
+        "enabled": False,
+        "scopes": ["openid"],
+        "lifetime_seconds": 86400,
+    },
     "provisioning": {
         # Users created over SCIM: "verify" (pending until they confirm their address through the email
         # verification workflow, like self-registered users) or "trust" (the provisioning system vouches for the
@@ -160,6 +168,11 @@ def _check_self_service(doc: Mapping[str, Mapping[str, Any]]) -> None:
                 raise ValueError(f"setting '{section}.{key}' must be between 1 and {180 * 86400}")
     if "schema" in doc.get("attributes", {}):
         parse_schema(doc["attributes"]["schema"])
+    anonymous = doc.get("anonymous", {})
+    if not set(anonymous.get("scopes", [])) <= {"openid", "offline_access"}:
+        raise ValueError("setting 'anonymous.scopes' may hold only openid and offline_access")
+    if not 60 <= anonymous.get("lifetime_seconds", 86400) <= 30 * 86400:
+        raise ValueError("setting 'anonymous.lifetime_seconds' must be between 60 and 2592000")
     if doc.get("provisioning", {}).get("email_verification", "verify") not in ("verify", "trust"):
         raise ValueError("setting 'provisioning.email_verification' must be verify or trust")
     _check_privacy(doc)

@@ -103,7 +103,10 @@ class ProvisioningService:
         )
 
     def get(self, tenant_id: TenantId, user_id: str) -> User:
-        return self._accounts.get(tenant_id, UserId(user_id))
+        user = self._accounts.get(tenant_id, UserId(user_id))
+        if user.anonymous:  # anonymous identities are not provisioned accounts
+            raise NotFound("Unknown user.")
+        return user
 
     def list(self, tenant_id: TenantId) -> list[User]:
         """All users of the tenant, oldest first."""

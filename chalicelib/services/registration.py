@@ -106,6 +106,23 @@ class RegistrationService:
         self._start(verification, settings, "The invitation could not be sent. Nothing was saved; try again.")
         return user
 
+    def verification_for(self, user: User, kind: VerificationKind, settings: EffectiveSettings) -> Verification:
+        """A new email verification of ``kind`` for an account that becomes pending now (see ``start_verification``)."""
+        now = clock.now()
+        waits = _waits(kind, settings)
+        return Verification(
+            tenant_id=user.tenant_id,
+            verification_id=verification_id_for(kind, user.user_id),
+            kind=kind,
+            user_id=user.user_id,
+            expires_at=now + waits[0] + waits[1],
+            created_at=now,
+        )
+
+    def start_verification(self, verification: Verification, settings: EffectiveSettings) -> None:
+        """Start the verification workflow for a stored pending account (removed again if it cannot start)."""
+        self._start(verification, settings, RETRY_MESSAGE)
+
     def provision_pending(
         self,
         tenant_id: TenantId,

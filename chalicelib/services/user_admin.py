@@ -97,7 +97,7 @@ class UserAdminService:
 
     def get(self, tenant_id: TenantId, reach: frozenset[NodeId], user_id: str) -> User:
         user = self._accounts.get(tenant_id, UserId(user_id)) if user_id else None
-        if user is None or user.tier_node_id not in reach:
+        if user is None or user.anonymous or user.tier_node_id not in reach:
             raise NotFound("Unknown user.")
         return user
 

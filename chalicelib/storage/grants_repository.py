@@ -72,30 +72,35 @@ def _tombstone(item: GrantItem) -> Grant:
     )
 
 
+def grant_item(grant: Grant) -> GrantItem:
+    """The stored form of a new grant (also written by the anonymous identities' transaction)."""
+    return GrantItem(
+        keys.grant(grant.tenant_id, grant.grant_id),
+        GRANT,
+        gsi1pk=keys.user_grants_index(grant.tenant_id, grant.user_id),
+        gsi1sk=f"{grant.created_at:012d}#{grant.grant_id}",
+        ttl=_ttl(grant.expires_at),
+        tenant_id=grant.tenant_id,
+        grant_id=grant.grant_id,
+        client_id=grant.client_id,
+        user_id=grant.user_id,
+        scope=list(grant.scope),
+        session_id=grant.session_id,
+        auth_time=grant.auth_time,
+        acr=grant.acr,
+        amr=list(grant.amr),
+        claims=grant.claims,
+        created_at=grant.created_at,
+        expires_at=grant.expires_at,
+        current_digest=grant.current_digest,
+        generation=grant.generation,
+    )
+
+
 class DynamoGrantRepository:
     @translate_errors
     def create(self, grant: Grant) -> None:
-        item = GrantItem(
-            keys.grant(grant.tenant_id, grant.grant_id),
-            GRANT,
-            gsi1pk=keys.user_grants_index(grant.tenant_id, grant.user_id),
-            gsi1sk=f"{grant.created_at:012d}#{grant.grant_id}",
-            ttl=_ttl(grant.expires_at),
-            tenant_id=grant.tenant_id,
-            grant_id=grant.grant_id,
-            client_id=grant.client_id,
-            user_id=grant.user_id,
-            scope=list(grant.scope),
-            session_id=grant.session_id,
-            auth_time=grant.auth_time,
-            acr=grant.acr,
-            amr=list(grant.amr),
-            claims=grant.claims,
-            created_at=grant.created_at,
-            expires_at=grant.expires_at,
-            current_digest=grant.current_digest,
-            generation=grant.generation,
-        )
+        item = grant_item(grant)
         try:
             item.save(condition=MainItem.pk.does_not_exist())
         except PutError as error:

@@ -106,6 +106,7 @@ class UserItem(MainItem, discriminator="user"):
     mfa_factors = UnicodeSetAttribute(null=True)  # "<kind>:<enrollment id>" of the active MFA enrollments
 
     enterprise = JSONAttribute(null=True)
+    anonymous = BooleanAttribute(null=True)
 
 
 class GroupItem(MainItem, discriminator="group"):

@@ -41,6 +41,7 @@ def to_user(item: UserItem) -> User:
         devices_forgotten_at=int(item.devices_forgotten_at or 0),
         mfa_factors=tuple(sorted(item.mfa_factors or ())),
         enterprise=dict(item.enterprise or {}),
+        anonymous=bool(item.anonymous),
     )
 
 
@@ -65,6 +66,7 @@ def user_item_for(user: User, email: str) -> UserItem:
         devices_forgotten_at=user.devices_forgotten_at,
         mfa_factors=set(user.mfa_factors) or None,
         enterprise=user.enterprise or None,
+        anonymous=True if user.anonymous else None,
     )
 
 

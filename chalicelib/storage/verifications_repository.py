@@ -294,3 +294,6 @@ class DynamoVerificationRepository:
                 raise CodeInvalid(detail="link unknown, used, expired or the account changed") from error
             raise
         return str(user.email), new_email
+
+
+verification_item = _item  # the stored form of a verification, for transactions written elsewhere (anonymous upgrade)
