@@ -405,11 +405,6 @@ def _key_encryption() -> ports.KeyEncryption:
     return KmsEnvelopeEncryption()
 
 
-def account_data() -> ports.AccountDataRepository:
-    """The self-service account's storage (for the few account writes that need no service logic)."""
-    return _account_data_repository()
-
-
 @cache
 def sign_in_activity() -> SignInActivity:
     from chalicelib.services.activity import SignInActivity

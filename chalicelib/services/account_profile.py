@@ -88,6 +88,10 @@ class AccountProfileService:
         self._data.update_profile(user.tenant_id, user.user_id, profile, now=clock.now())
         return profile
 
+    def forget_devices(self, user: User) -> None:
+        """Every "remember this device" cookie issued so far stops skipping the second factor."""
+        self._data.forget_devices(user.tenant_id, user.user_id, now=clock.now())
+
     def change_password(
         self,
         tenant_id: TenantId,

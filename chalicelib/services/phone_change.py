@@ -53,6 +53,11 @@ class PhoneChangeService:
         self._sms.send(to=number, text=f"{code} is your {brand} code to confirm this phone number.")
         return number
 
+    def pending(self, tenant_id: TenantId, user: User) -> bool:
+        """Whether a code was sent and can still be confirmed."""
+        change = self._data.get_phone_change(tenant_id, user.user_id)
+        return change is not None and int(change["expires_at"]) > clock.now()
+
     def confirm(self, tenant_id: TenantId, user: User, code: str) -> str:
         """Check the code (counted, constant time) and set the number as verified; returns it."""
         pending = self._data.get_phone_change(tenant_id, user.user_id)

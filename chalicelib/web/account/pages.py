@@ -151,7 +151,7 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
             else:
                 return _done(tenant_id, "profile", "profile_saved")
     view = views.profile(tenant_id, user)
-    view["phone_pending"] = container.account_data().get_phone_change(tenant_id, user.user_id) is not None
+    view["phone_pending"] = container.phone_change().pending(tenant_id, user)
     return _render(
         http, tenant_id, portal, "profile", status=status, errors=errors, profile=view,
         fields=_profile_fields(specs, values),

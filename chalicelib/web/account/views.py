@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import container
-from chalicelib.core import clock
 from chalicelib.core.entities import AuditEvent, User
 from chalicelib.core.errors import NotFound, ReauthenticationRequired
 from chalicelib.core.ids import ClientId, TenantId
@@ -240,7 +239,7 @@ def regenerate_recovery_codes(http: HttpRequest, tenant_id: TenantId, user: User
 
 def forget_devices(http: HttpRequest, tenant_id: TenantId, user: User) -> None:
     """Every "remember this device" cookie issued so far stops skipping the second factor."""
-    container.account_data().forget_devices(tenant_id, user.user_id, now=clock.now())
+    container.account_profile().forget_devices(user)
     record(http, tenant_id, user, "account.devices_forgotten")
 
 
