@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--email", required=True)
     invite.add_argument("--tier-node")
     invite.set_defaults(run=commands.user_invite)
+    reset_mfa = user.add_parser("reset-mfa")
+    reset_mfa.add_argument("--tenant", required=True)
+    reset_mfa.add_argument("--email", required=True)
+    reset_mfa.set_defaults(run=commands.user_reset_mfa)
 
     token = groups.add_parser("token").add_subparsers(dest="action", required=True, parser_class=_Parser)
     admin = token.add_parser("admin")

@@ -125,6 +125,16 @@ def user_invite(args: argparse.Namespace) -> dict[str, Any]:
     return {"user_id": user.user_id, "email": user.email, "status": user.status, "invitation": "sent"}
 
 
+def user_reset_mfa(args: argparse.Namespace) -> dict[str, Any]:
+    """Remove every second factor of the user and forget its remembered browsers (the user lost them all)."""
+    tenant_id = container.tenants().tree(args.tenant).tenant_id
+    user = container.accounts().find_by_email(tenant_id, args.email)
+    removed = container.mfa().reset(tenant_id, user)
+    container.account_profile().forget_devices(user)
+    _audit(tenant_id, "admin.user.reset_mfa", user.user_id, user.tier_node_id, {"factors_removed": removed})
+    return {"user_id": user.user_id, "email": user.email, "factors_removed": removed}
+
+
 def token_admin(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = container.tenants().tree(args.tenant).tenant_id
     client = container.clients().get(tenant_id, OPERATOR_CLIENT)

@@ -351,6 +351,19 @@ class MfaService:
             for leftover in remaining:
                 self._repository.remove_enrollment(tenant_id, user.user_id, leftover)
 
+    def reset(self, tenant_id: TenantId, user: User) -> int:
+        """Remove every factor of the user, pending ones included (an admin's "reset MFA", for a user who lost
+        all of them): the next sign-in enrolls afresh where the policy requires MFA. Returns how many went; a
+        factor removed concurrently is simply gone already."""
+        removed = 0
+        for enrollment in self._repository.list_enrollments(tenant_id, user.user_id):
+            try:
+                self._repository.remove_enrollment(tenant_id, user.user_id, enrollment)
+                removed += 1
+            except NotFound:
+                continue
+        return removed
+
     def _find(self, tenant_id: TenantId, user: User, enrollment_id: str) -> MfaEnrollment:
         for enrollment in self._repository.list_enrollments(tenant_id, user.user_id):
             if enrollment.enrollment_id == enrollment_id:

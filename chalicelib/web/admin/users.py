@@ -1,6 +1,7 @@
 """Admin API for users: ``/t/{tenant}/admin/users`` (list with ``email``/``status`` filters and an opaque
 ``cursor``; create), ``/users/{id}`` (show, ``PATCH`` the profile, delete) and ``POST /users/{id}/disable``,
-``/enable`` and ``/revoke-sessions``.
+``/enable``, ``/revoke-sessions``, ``/reset-mfa`` (every second factor removed, remembered browsers forgotten),
+``/promote``, ``/retire``, ``/lock`` and ``/unlock``.
 
 Every call is authorized by ``access.authorize`` and reaches only the users of the nodes
 the caller administers; others are unknown (404). Every write is one audit event on the user's node.
@@ -30,6 +31,7 @@ ACTIONS = {
     "disable": "admin.user.disable",
     "enable": "admin.user.enable",
     "revoke-sessions": "admin.user.revoke_sessions",
+    "reset-mfa": "admin.user.reset_mfa",
     "promote": "admin.user.promote",
     "retire": "admin.user.retire",
 }
@@ -167,6 +169,12 @@ def user_action_endpoint(request: HttpRequest, tenant: str, user_id: str, action
             revoked = service.revoke_sessions(tree.tenant_id, reach, user_id)
             note.details = dict(revoked)
             return json_response({"revoked": revoked}, 200, NO_STORE)
+        if action == "reset-mfa":
+            target = service.get(tree.tenant_id, reach, user_id)
+            removed = container.mfa().reset(tree.tenant_id, target)
+            container.account_profile().forget_devices(target)  # remembered browsers must ask again
+            note.details = {"factors_removed": removed}
+            return json_response({"id": target.user_id, "factors_removed": removed}, 200, NO_STORE)
         if action == "promote":
             return _promote(request, access, user_id, note)
         if action == "retire":

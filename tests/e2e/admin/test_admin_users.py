@@ -345,3 +345,35 @@ def test_each_write_is_one_audit_event_without_secrets(org: dict[str, Any], admi
         f"{org['base']}/audit", params={"limit": 200}, headers={"Authorization": f"Bearer {root_token}"}, timeout=10
     ).text
     assert password not in listed and root_token not in listed and "password" not in listed
+
+
+def test_reset_mfa_removes_every_factor_within_reach_only(
+    org: dict[str, Any], admins: dict[str, Any], people: dict[str, dict[str, Any]]
+) -> None:
+    from chalicelib import container
+    from chalicelib.core import clock
+    from chalicelib.core.ids import TenantId, UserId
+
+    tenant_id = TenantId(org["tenant"])
+    created = admins["root"]("POST", body={"email": email("mfa"), "node": node(org, "east"), "verified": True})
+    assert created.status_code == 201, created.text
+    user_id = UserId(created.json()["id"])
+    user = container.accounts().get(tenant_id, user_id)
+    mfa = container.mfa()
+    mfa.begin_totp(tenant_id, user, issuer="test")  # a pending authenticator app
+    container._mfa_repository().replace_recovery(mfa._recovery_enrollment(tenant_id, user, ["a" * 10], clock.now()))
+    assert container.accounts().get(tenant_id, user_id).mfa_factors  # the active recovery codes
+
+    # A sibling's admin cannot even see the user; the user's own account admin can reset it.
+    assert admins["west"]("POST", f"/{user_id}/reset-mfa").status_code == 404
+    reset = admins["east"]("POST", f"/{user_id}/reset-mfa")
+    assert reset.status_code == 200, reset.text
+    assert reset.json() == {"id": user_id, "factors_removed": 2}
+    after = container.accounts().get(tenant_id, user_id)
+    assert after.mfa_factors == () and after.devices_forgotten_at > 0
+    assert mfa.enrollments(tenant_id, after, active_only=False) == []
+    events = container.audit().list(tenant_id, action="admin.user.reset_mfa")[0]
+    assert [(e.target_id, e.outcome, e.details.get("factors_removed")) for e in events] == [
+        (user_id, "success", 2),
+        (user_id, "failure", None),  # the sibling admin's refused attempt is on record too
+    ]
