@@ -4,14 +4,21 @@ Every route hands the request to a protocol handler through ``view``, which tran
 response and guarantees the protocol's own error format (handlers are wrapped by their protocol's decorator).
 """
 
-from chalice.app import Chalice, CORSConfig, Response
+from chalice.app import Chalice, CORSConfig, DynamoDBEvent, Response
 
 from chalicelib.web.account.routes import account_endpoint
+from chalicelib.web.admin.analytics import analytics_endpoint, dashboard_endpoint
 from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.nodes import node_endpoint, nodes_endpoint
 from chalicelib.web.admin.users import user_action_endpoint, user_item_endpoint, user_list_endpoint
+from chalicelib.web.authn.flows import flow_step, start_flow
+from chalicelib.web.authn.passkeys import register_passkey, verify_passkey
 from chalicelib.web.chalice_adapter import view
 from chalicelib.web.local_pages import callback_endpoint, outbox_endpoint
+from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint
+from chalicelib.web.mfa.enroll import enroll_endpoint as mfa_enroll_endpoint
+from chalicelib.web.mfa.factors import factors_endpoint as mfa_factors_endpoint
+from chalicelib.web.mfa.signin import challenge_endpoint as mfa_challenge_endpoint
 from chalicelib.web.oidc.authorize import authorize_endpoint
 from chalicelib.web.oidc.discovery import discovery_endpoint, jwks_endpoint
 from chalicelib.web.oidc.logout import logout_endpoint
@@ -37,7 +44,7 @@ from chalicelib.web.selfservice.recovery import (
 )
 from chalicelib.web.selfservice.register import register_endpoint, resend_endpoint
 from chalicelib.web.selfservice.verify import invitation_endpoint, verify_endpoint
-from chalicelib.workflows import email_verification, privacy
+from chalicelib.workflows import audit_stream, email_verification, privacy
 
 app = Chalice(app_name="gatehouse")
 app.debug = False
@@ -268,6 +275,52 @@ def admin_user_action(tenant: str, user_id: str, action: str) -> Response:
     return view(user_action_endpoint)(app.current_request, tenant, user_id, action)
 
 
+# --- second factors: sign-in challenge, enrollment, the user's own factors (hosted pages) -------------------------
+
+
+@app.route("/t/{tenant}/mfa/challenge", methods=["POST"], content_types=BODY_TYPES)
+def mfa_challenge(tenant: str) -> Response:
+    return view(mfa_challenge_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/continue", methods=["POST"], content_types=BODY_TYPES)
+def mfa_continue(tenant: str) -> Response:
+    return view(mfa_continue_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/factors", methods=["GET", "POST"], content_types=BODY_TYPES)
+def mfa_factors(tenant: str) -> Response:
+    return view(mfa_factors_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/mfa/enroll/{kind}", methods=["GET", "POST"], content_types=BODY_TYPES)
+def mfa_enroll(tenant: str, kind: str) -> Response:
+    return view(mfa_enroll_endpoint)(app.current_request, tenant, kind)
+
+
+# --- native authentication flows (JSON, first-party mobile apps; end in an authorization code) --------------------
+
+
+@app.route("/t/{tenant}/authn/flows", methods=["POST"], content_types=BODY_TYPES)
+def authn_flows(tenant: str) -> Response:
+    return view(start_flow)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/flows/{step}", methods=["POST"], content_types=BODY_TYPES)
+def authn_flow_step(tenant: str, step: str) -> Response:
+    return view(flow_step)(app.current_request, tenant, step)
+
+
+@app.route("/t/{tenant}/authn/passkeys", methods=["POST"], content_types=BODY_TYPES)
+def authn_passkeys(tenant: str) -> Response:
+    return view(register_passkey)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/authn/passkeys/verify", methods=["POST"], content_types=BODY_TYPES)
+def authn_passkeys_verify(tenant: str) -> Response:
+    return view(verify_passkey)(app.current_request, tenant)
+
+
 # --- Step Functions tasks of infra/statemachines/email_verification.asl.json ------------------------------------
 
 
@@ -337,3 +390,26 @@ def account_item(tenant: str, section: str, item: str) -> Response:
 @app.route("/t/{tenant}/account/{section}/{item}/{sub}", methods=ACCOUNT_METHODS, content_types=BODY_TYPES)
 def account_sub_item(tenant: str, section: str, item: str, sub: str) -> Response:
     return view(account_endpoint)(app.current_request, tenant, section, item, sub)
+
+
+@app.route("/t/{tenant}/admin/analytics", methods=["GET"], content_types=BODY_TYPES)
+def admin_analytics(tenant: str) -> Response:
+    return view(analytics_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/dashboard", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_dashboard(tenant: str) -> Response:
+    return view(dashboard_endpoint)(app.current_request, tenant)
+
+
+# --- audit event stream (DynamoDB Streams on the audit table): analytics counters, new-device notices -------------
+
+
+@app.on_dynamodb_record(
+    stream_arn=audit_stream.STREAM_ARN,
+    name="AuditStreamConsumer",
+    batch_size=100,
+    starting_position="TRIM_HORIZON",
+)
+def audit_stream_consumer(event: DynamoDBEvent) -> None:
+    audit_stream.consume(event.to_dict()["Records"])

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from chalicelib.core import ports
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.audit import AuditService
-from chalicelib.services.authentication import PasswordAuthenticator
+from chalicelib.services.authentication import PasswordAuthenticator, PasswordChanger
 from chalicelib.services.authorization import AuthorizationService
 from chalicelib.services.clients import ClientService
 from chalicelib.services.consent import ConsentService
 from chalicelib.services.emails import Mailer
+from chalicelib.services.mfa.service import MfaService
 from chalicelib.services.provisioning import GroupService, ProvisioningService
 from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.registration import RegistrationService
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.services.account_deletion import AccountDeletionService
     from chalicelib.services.account_profile import AccountProfileService
     from chalicelib.services.activity import SignInActivity
+    from chalicelib.services.analytics import AnalyticsService
     from chalicelib.services.consent_receipts import ConsentReceiptService
     from chalicelib.services.data_export import DataExportService
     from chalicelib.services.devices import DeviceService
@@ -341,3 +343,49 @@ def account_deletion() -> AccountDeletionService:
         mailer(),
         groups().remove_member,
     )
+
+
+# --- MFA (issue 5) ---------------------------------------------------------------------------------------------
+
+
+@cache
+def sms_sender() -> ports.SmsSender:
+    from chalicelib.outbound.sns import SnsSmsSender
+
+    return SnsSmsSender()
+
+
+@cache
+def _mfa_repository() -> ports.MfaRepository:
+    from chalicelib.storage.mfa_repository import DynamoMfaRepository
+
+    return DynamoMfaRepository()
+
+
+@cache
+def _secret_encryption() -> ports.KeyEncryption:
+    from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+
+    return KmsEnvelopeEncryption()
+
+
+@cache
+def mfa() -> MfaService:
+    return MfaService(_mfa_repository(), _throttle_repository(), _secret_encryption(), email_sender(), sms_sender())
+
+
+@cache
+def password_changer() -> PasswordChanger:
+    return PasswordChanger(_credential_repository())
+
+
+# --- identity analytics (issue 9) ------------------------------------------------------------------------------
+
+
+@cache
+def analytics() -> AnalyticsService:
+    from chalicelib.services.analytics import AnalyticsService
+    from chalicelib.storage.analytics_repository import DynamoAnalyticsRepository
+
+    repository: ports.AnalyticsRepository = DynamoAnalyticsRepository()
+    return AnalyticsService(repository)

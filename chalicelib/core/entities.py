@@ -91,6 +91,13 @@ class User:
     phone_number_verified: bool = False
     external_id: str | None = None  # the provisioning client's identifier (SCIM ``externalId``)
     deletion_scheduled_at: int = 0  # the user asked to delete the account; erased after the grace period
+    # "<kind>:<enrollment id>" of each active MFA enrollment: read with the user at sign-in, so a user without
+    # MFA costs no extra request (the enrollments themselves, with their secrets, are separate items).
+    mfa_factors: tuple[str, ...] = ()
+
+    @property
+    def mfa_kinds(self) -> frozenset[str]:
+        return frozenset(marker.split(":", 1)[0] for marker in self.mfa_factors)
 
 
 @dataclass(frozen=True)
@@ -286,3 +293,81 @@ class DataExport:
     link_digest: str | None = None
     downloaded_at: int = 0
     size: int = 0
+
+
+MfaStatus = Literal["pending", "active"]
+ChallengePurpose = Literal["login", "enroll"]
+
+
+@dataclass(frozen=True)
+class MfaEnrollment:
+    """One enrolled second factor of a user (an authenticator app, an email address, a phone, recovery codes).
+
+    ``encrypted_secret`` (TOTP) is envelope-encrypted and bound to tenant, user and enrollment; ``target`` is the
+    address a code is sent to; ``last_step`` is the last TOTP time step used (never accepted again);
+    ``code_digests`` are the unused recovery codes' digests.
+    """
+
+    tenant_id: TenantId
+    user_id: UserId
+    enrollment_id: str
+    kind: str
+    label: str
+    status: MfaStatus
+    created_at: int
+    confirmed_at: int = 0
+    last_used_at: int = 0
+    encrypted_secret: bytes | None = None
+    target: str | None = None
+    last_step: int = 0
+    code_digests: tuple[str, ...] = ()
+    public_key: bytes | None = None  # WebAuthn: the credential's COSE public key (``target`` is its id)
+    sign_count: int = 0
+
+    @property
+    def marker(self) -> str:
+        return f"{self.kind}:{self.enrollment_id}"
+
+
+@dataclass(frozen=True)
+class MfaChallenge:
+    """A single-use second-factor step: of a sign-in (``login``) or of confirming an enrollment (``enroll``).
+
+    Wrong answers count in ``attempts``; at the limit the challenge is locked. A code sent by email or SMS is
+    kept only as ``code_digest`` (bound to ``code_enrollment_id``) with its own expiry and resend bookkeeping.
+    """
+
+    tenant_id: TenantId
+    challenge_id: str
+    user_id: UserId
+    purpose: ChallengePurpose
+    created_at: int
+    expires_at: int
+    attempts: int = 0
+    consumed_at: int = 0
+    enrollment_id: str | None = None  # the pending enrollment an ``enroll`` challenge confirms
+    code_digest: str | None = None
+    code_enrollment_id: str | None = None
+    code_expires_at: int = 0
+    code_sent_at: int = 0
+    send_count: int = 0
+
+
+@dataclass(frozen=True)
+class FactorUse:
+    """What completing a challenge changes on the factor, in the same transaction as consuming the challenge:
+    the TOTP step now used (``totp_step``), the recovery code used up (``recovery_digest``), or the pending
+    enrollment to activate (``activate``, with ``recovery`` codes created beside the first factor)."""
+
+    enrollment_id: str
+    kind: str
+    totp_step: int | None = None
+    recovery_digest: str | None = None
+    activate: bool = False
+    recovery: MfaEnrollment | None = None
+    sign_count: int | None = None  # WebAuthn: the authenticator's new signature counter
+    credential: tuple[str, bytes] | None = None  # WebAuthn registration: (credential id, COSE public key)
+
+
+# The user of a passwordless (passkey) challenge: issued before anyone said who they are.
+ANY_USER = UserId("*")

@@ -150,3 +150,21 @@ class RiskRefused(CodeInvalid):
     """The tier's risk policy refused a token refresh (the grant has been revoked): the user must sign in again."""
 
     public = "This session was ended by the security policy. Please sign in again."
+
+
+class MfaRequired(DomainError):
+    """The sign-in needs a second factor before it can finish."""
+
+    public = "A second authentication step is required."
+
+
+class ReauthenticationRequired(Forbidden):
+    """The change needs the user to confirm their password (or a second factor) again."""
+
+    public = "Please confirm it is you to make this change."
+
+
+class ChallengeClosed(CodeInvalid):
+    """The second-factor step is used up, locked after too many wrong codes, or expired: start again."""
+
+    public = "Too many wrong codes or too slow. Please start again."

@@ -16,9 +16,12 @@ from chalicelib.core.entities import (
     Consent,
     ConsentReceipt,
     DataExport,
+    FactorUse,
     Grant,
     Group,
     LoginSession,
+    MfaChallenge,
+    MfaEnrollment,
     PasswordLogin,
     SigningKey,
     TenantTree,
@@ -172,6 +175,11 @@ class AuthorizationRepository(Protocol):
 
     def list_sessions(self, tenant_id: TenantId, user_id: UserId) -> list[LoginSession]: ...
 
+    def record_session_authentication(
+        self, tenant_id: TenantId, session_id: str, *, amr: tuple[str, ...], acr: str, auth_time: int
+    ) -> None:
+        """Step-up: store what the session's user has now proven; raises CodeInvalid if the session is gone."""
+
 
 class GrantRepository(Protocol):
     def create(self, grant: Grant) -> None:
@@ -232,9 +240,12 @@ class AuditRepository(Protocol):
         before: str | None = None,
         action: str | None = None,
         node_ids: frozenset[NodeId] | None = None,
+        subject: str | None = None,
+        since: str | None = None,
     ) -> tuple[list[AuditEvent], str | None]:
         """Newest first, only events older than the ``before`` event id, of that ``action`` (or action prefix
-        ending in ``.``) and within ``node_ids`` when given; with the event id to continue from, or None at the end."""
+        ending in ``.``) and within ``node_ids`` when given; with the event id to continue from, or None at the end.
+        ``subject``: only events by or about that user or client; ``since``: only events with ids from there on."""
 
     def list_for_user(self, tenant_id: TenantId, user_id: str, *, since_event_id: str, limit: int) -> list[AuditEvent]:
         """Events about one end user newer than ``since_event_id``, newest first."""
@@ -387,6 +398,61 @@ class AccountDataRepository(Protocol):
         authorization codes, verification links and the sign-in throttle of the address. Counts per kind."""
 
 
+class MfaRepository(Protocol):
+    """Privileged (it holds encrypted second-factor secrets): MFA enrollments and challenges. Enrollment changes
+    keep the user's factor summary (``User.mfa_factors``) in step within the same transaction."""
+
+    def list_enrollments(self, tenant_id: TenantId, user_id: UserId) -> list[MfaEnrollment]: ...
+
+    def add_enrollment(self, enrollment: MfaEnrollment) -> None:
+        """Store a pending enrollment (active ones are created by ``complete_challenge`` or ``replace_recovery``)."""
+
+    def rename_enrollment(self, tenant_id: TenantId, user_id: UserId, enrollment_id: str, label: str) -> None:
+        """Raises NotFound."""
+
+    def remove_enrollment(self, tenant_id: TenantId, user_id: UserId, enrollment: MfaEnrollment) -> None:
+        """Delete it and drop it from the user's summary; raises NotFound."""
+
+    def replace_recovery(self, enrollment: MfaEnrollment) -> None:
+        """Store fresh recovery codes (active; one set per user, so they replace the previous ones)."""
+
+    def create_challenge(self, challenge: MfaChallenge) -> None: ...
+
+    def get_challenge_with_throttle(
+        self, tenant_id: TenantId, challenge_id: str, throttle_subject: str
+    ) -> tuple[MfaChallenge | None, dict[str, int]]:
+        """The challenge and the named throttle counter, in one round trip."""
+
+    def record_wrong_answer(self, tenant_id: TenantId, challenge_id: str, *, max_attempts: int) -> int:
+        """Count a wrong answer; returns the attempts so far (``max_attempts`` means locked)."""
+
+    def set_code(
+        self,
+        tenant_id: TenantId,
+        challenge_id: str,
+        *,
+        code_digest: str,
+        enrollment_id: str,
+        code_expires_at: int,
+        now: int,
+        cooldown: int,
+        max_sends: int,
+    ) -> None:
+        """Replace the challenge's delivered code. Raises RateLimited inside the cooldown or past ``max_sends``,
+        CodeInvalid if the challenge is used or locked."""
+
+    def complete_challenge(
+        self, tenant_id: TenantId, user_id: UserId, challenge_id: str, use: FactorUse, *, now: int, max_attempts: int
+    ) -> None:
+        """Consume the challenge and apply ``use`` in one transaction. Raises CodeInvalid if the challenge is
+        used, locked or expired, the TOTP step is not newer than the last one used, or the recovery code is gone."""
+
+
+class SmsSender(Protocol):
+    def send(self, *, to: str, text: str) -> None:
+        """Send a text message to an E.164 number; raises DependencyUnavailable."""
+
+
 Json = dict[str, Any]
 __all__ = ["Json", "NodeId"]
 
@@ -417,3 +483,16 @@ class RiskRepository(Protocol):
 class AlertPublisher(Protocol):
     def publish(self, tenant_id: TenantId, kind: str, payload: dict[str, Any]) -> None:
         """Publish a security alert for the tenant to consume; raises DependencyUnavailable."""
+
+
+class AnalyticsRepository(Protocol):
+    """Daily counters per tenant, scope (``ALL``, ``NODE#<id>``, ``CLIENT#<id>``) and metric."""
+
+    def add(self, tenant_id: TenantId, day: str, increments: Sequence[tuple[str, str]]) -> None:
+        """Add 1 to each (scope, metric) counter of the day (atomic ADD)."""
+
+    def mark_active(self, tenant_id: TenantId, day: str, scopes: Sequence[str], user_id: str) -> bool:
+        """Count the user as active that day in each scope, once (conditional marker); True the first time."""
+
+    def day(self, tenant_id: TenantId, day: str, scope: str) -> dict[str, int]:
+        """Every counter of one day and scope (``active_users`` among them), by metric."""

@@ -48,7 +48,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "mfa": {
         "mode": "optional",  # off | optional | required
-        "factors": ["totp", "email_otp", "sms_otp", "recovery_code"],
+        "factors": ["totp", "email_otp", "sms_otp", "recovery_code", "webauthn"],
+        # "Remember this device": a signed cookie skips the MFA prompt on that browser this long (0: never).
+        "remember_device_seconds": 30 * 86400,
+        "code_seconds": 300,  # email and SMS codes
+        "resend_cooldown_seconds": 30,
     },
     "tokens": {
         "access_token_seconds": 300,
@@ -123,6 +127,7 @@ def _check_values(doc: Mapping[str, Mapping[str, Any]]) -> None:
     mfa = doc.get("mfa", {})
     if "mode" in mfa and mfa["mode"] not in ("off", "optional", "required"):
         raise ValueError("setting 'mfa.mode' must be off, optional or required")
+    _check_mfa(mfa)
     tokens = doc.get("tokens", {})
     for key in ("access_token_alg", "id_token_alg"):
         if key in tokens and tokens[key] not in TOKEN_ALGS:
@@ -172,3 +177,18 @@ def effective_settings(chain: Sequence[tuple[str, Mapping[str, Any]]]) -> Effect
                     values[section][key] = copy.deepcopy(value)
                     sources[f"{section}.{key}"] = node_id
     return EffectiveSettings(values=values, sources=sources)
+
+
+MFA_FACTOR_KINDS = ("totp", "email_otp", "sms_otp", "recovery_code", "webauthn")
+
+
+def _check_mfa(mfa: Mapping[str, Any]) -> None:
+    factors = mfa.get("factors", [])
+    if not all(isinstance(f, str) and f in MFA_FACTOR_KINDS for f in factors):
+        raise ValueError(f"setting 'mfa.factors' may only name {', '.join(MFA_FACTOR_KINDS)}")
+    if not 0 <= mfa.get("remember_device_seconds", 0) <= 400 * 86400:
+        raise ValueError("setting 'mfa.remember_device_seconds' must be between 0 and 400 days")
+    if not 60 <= mfa.get("code_seconds", 300) <= 3600:
+        raise ValueError("setting 'mfa.code_seconds' must be between 60 and 3600")
+    if not 0 <= mfa.get("resend_cooldown_seconds", 30) <= 3600:
+        raise ValueError("setting 'mfa.resend_cooldown_seconds' must be between 0 and 3600")

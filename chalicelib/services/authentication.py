@@ -29,6 +29,9 @@ class PasswordAuthentication:
     # Failed attempts in the current window before this success (risk signals: failed-attempt velocity).
     account_failures: int = 0
     ip_failures: int = 0
+    # Identifies the password that was checked (a digest of its stored hash), so a follow-up step such as a
+    # required password change can prove it acts on that same password, and works once.
+    password_version: str = ""
 
 
 def _subjects(email: str, ip: str) -> tuple[str, str]:
@@ -83,6 +86,7 @@ class PasswordAuthenticator:
             user=user,
             account_failures=_recent_failures(throttles.get(email_subject), now),
             ip_failures=_recent_failures(throttles.get(ip_subject), now),
+            password_version=password_version(login.password_hash),
         )
 
     def _record_failure(
@@ -108,3 +112,45 @@ class PasswordAuthenticator:
             base_block=max(1, base // 10),
             max_block=most,
         )
+
+
+def password_version(password_hash: str | None) -> str:
+    return secret_digest(password_hash or "")[:32]
+
+
+def is_outdated(password: str, policy: dict[str, object], email: str) -> bool:
+    """A password that the tier's current policy would refuse as new (too short, or among the most common):
+    cheap checks only, so it can run at every sign-in of the native API."""
+    from chalicelib.services.password_policy import is_common
+
+    too_short = len(password) < int(str(policy.get("min_length", 0)))
+    local = email.split("@", 1)[0].lower()
+    return (
+        too_short
+        or (bool(policy.get("reject_common", True)) and is_common(password))
+        or (len(local) >= 3 and local in password.lower())
+    )
+
+
+class PasswordChanger:
+    """A required password change right after sign-in (native API ``new_password_required``)."""
+
+    def __init__(self, credentials: CredentialRepository) -> None:
+        self._credentials = credentials
+
+    def replace_outdated(
+        self, tenant_id: TenantId, user: User, new_password: str, *, version: str, settings: EffectiveSettings
+    ) -> None:
+        """Set ``new_password`` (checked by the full policy) if the password is still the one signed in with;
+        CodeInvalid otherwise (it was changed meanwhile, or this step was used already)."""
+        from chalicelib.core.digests import constant_time_equals
+        from chalicelib.core.errors import CodeInvalid, InvalidInput
+        from chalicelib.services.password_policy import check_new_password
+
+        login = self._credentials.get_password_login(tenant_id, user.email)
+        if login is None or not constant_time_equals(password_version(login.password_hash), version):
+            raise CodeInvalid(detail="password changed since sign-in")
+        checked = check_new_password(new_password, settings.section("password_policy"), email=user.email)
+        if verify_password(login.password_hash, checked):
+            raise InvalidInput("Choose a password different from the current one.", fields={"password": "unchanged"})
+        self._credentials.set_password_hash(tenant_id, user.email, hash_password(checked))

@@ -6,6 +6,8 @@ user; the secret is checked against its stored digest in constant time.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.core import clock
 from chalicelib.core.digests import constant_time_equals, secret_digest
 from chalicelib.core.entities import LoginSession, User
@@ -19,7 +21,7 @@ ACR_VALUES = (ACR_PASSWORD, ACR_MFA)
 
 
 def acr_for(amr: tuple[str, ...]) -> str:
-    return ACR_MFA if len(set(amr) - {"pwd"}) >= 1 and "pwd" in amr else ACR_PASSWORD
+    return ACR_MFA if "mfa" in amr or (len(set(amr) - {"pwd"}) >= 1 and "pwd" in amr) else ACR_PASSWORD
 
 
 class SessionService:
@@ -81,3 +83,11 @@ class SessionService:
 
     def get(self, tenant_id: TenantId, session_id: str) -> LoginSession | None:
         return self._repository.get_session(tenant_id, session_id)
+
+    def record_step_up(self, session: LoginSession, amr: tuple[str, ...]) -> LoginSession:
+        """The session's user proved another factor: store the stronger ``amr``/``acr`` (and the new auth time)."""
+        updated = replace(session, amr=amr, acr=acr_for(amr), auth_time=clock.now())
+        self._repository.record_session_authentication(
+            session.tenant_id, session.session_id, amr=updated.amr, acr=updated.acr, auth_time=updated.auth_time
+        )
+        return updated

@@ -206,3 +206,23 @@ class DynamoAuthorizationRepository:
             for i in MainItem.gsi1.query(keys.user_sessions_index(tenant_id, user_id))
             if isinstance(i, SessionItem)
         ]
+
+    @translate_errors
+    def record_session_authentication(
+        self, tenant_id: TenantId, session_id: str, *, amr: tuple[str, ...], acr: str, auth_time: int
+    ) -> None:
+        """Step-up: the session's user just authenticated again (a second factor); raises CodeInvalid if the
+        session is gone or revoked."""
+        try:
+            SessionItem(keys.session(tenant_id, session_id), SESSION).update(
+                actions=[
+                    SessionItem.amr.set(list(amr)),
+                    SessionItem.acr.set(acr),
+                    SessionItem.auth_time.set(auth_time),
+                ],
+                condition=MainItem.pk.exists() & (SessionItem.revoked_at == 0),
+            )
+        except UpdateError as error:
+            if is_condition_failure(error):
+                raise CodeInvalid(detail="session gone or revoked") from error
+            raise

@@ -141,3 +141,20 @@ def data_export_sk(export_id: str) -> str:
 
 def data_export_part_sk(export_id: str, part: int) -> str:
     return f"EXPORT#{_part(export_id)}#PART#{part:04d}"
+
+
+def mfa_enrollment_sk(enrollment_id: str) -> str:
+    """Sort key of an MFA enrollment, stored under its user's partition (``user(...)``)."""
+    return f"MFA#{_part(enrollment_id)}"
+
+
+MFA_ENROLLMENT_PREFIX = "MFA#"
+
+
+def mfa_challenge(tenant_id: TenantId, challenge_id: str) -> str:
+    return f"{_t(tenant_id)}#MFACHALLENGE#{_part(challenge_id)}"
+
+
+def analytics_day(tenant_id: TenantId, day: str) -> str:
+    """Daily identity analytics counters of a tenant (one small partition per day)."""
+    return f"{_t(tenant_id)}#STATS#{_part(day)}"

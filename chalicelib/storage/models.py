@@ -101,6 +101,7 @@ class UserItem(MainItem, discriminator="user"):
     updated_at = NumberAttribute()
     external_id = UnicodeAttribute(null=True)
     deletion_scheduled_at = NumberAttribute(default=0)
+    mfa_factors = UnicodeSetAttribute(null=True)  # "<kind>:<enrollment id>" of the active MFA enrollments
 
 
 class GroupItem(MainItem, discriminator="group"):
@@ -296,6 +297,45 @@ class AuditUserIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call
     gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
 
 
+class MfaEnrollmentItem(MainItem, discriminator="mfa_enrollment"):
+    """A second factor of a user, under the user's partition (SK ``MFA#<id>``); secrets envelope-encrypted."""
+
+    tenant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    enrollment_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    label = UnicodeAttribute(default="")
+    status = UnicodeAttribute()
+    created_at = NumberAttribute()
+    confirmed_at = NumberAttribute(default=0)
+    last_used_at = NumberAttribute(default=0)
+    encrypted_secret = BinaryAttribute(null=True, legacy_encoding=False)
+    target = UnicodeAttribute(null=True)
+    last_step = NumberAttribute(default=0)
+    code_digests = UnicodeSetAttribute(null=True)
+    public_key = BinaryAttribute(null=True, legacy_encoding=False)
+    sign_count = NumberAttribute(default=0)
+
+
+class MfaChallengeItem(MainItem, discriminator="mfa_challenge"):
+    """A single-use second-factor challenge (sign-in or enrollment confirmation), expiring by TTL and in code."""
+
+    tenant_id = UnicodeAttribute()
+    challenge_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    created_at = NumberAttribute()
+    expires_at = NumberAttribute()
+    attempts = NumberAttribute(default=0)
+    consumed_at = NumberAttribute(default=0)
+    enrollment_id = UnicodeAttribute(null=True)
+    code_digest = UnicodeAttribute(null=True)
+    code_enrollment_id = UnicodeAttribute(null=True)
+    code_expires_at = NumberAttribute(default=0)
+    code_sent_at = NumberAttribute(default=0)
+    send_count = NumberAttribute(default=0)
+
+
 class AuditItem(Model):
     class Meta:
         table_name = settings().audit_table
@@ -339,3 +379,9 @@ class StuffingItem(MainItem, discriminator="stuffing"):
     """Distinct digests (accounts for an IP, IPs for an account) that failed in one window; grown with ADD."""
 
     members = UnicodeSetAttribute(null=True)
+
+
+class CounterItem(MainItem, discriminator="counter"):
+    """One analytics counter (``SK = C#<scope>#<metric>``) or active-user marker (``SK = U#<scope>#<user>``)."""
+
+    value = NumberAttribute(default=0)

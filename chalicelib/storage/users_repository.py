@@ -38,6 +38,7 @@ def to_user(item: UserItem) -> User:
         phone_number_verified=bool(item.phone_number_verified),
         external_id=item.external_id,
         deletion_scheduled_at=int(item.deletion_scheduled_at or 0),
+        mfa_factors=tuple(sorted(item.mfa_factors or ())),
     )
 
 
@@ -59,6 +60,7 @@ def user_item_for(user: User, email: str) -> UserItem:
         updated_at=user.updated_at,
         external_id=user.external_id,
         deletion_scheduled_at=user.deletion_scheduled_at,
+        mfa_factors=set(user.mfa_factors) or None,
     )
 
 

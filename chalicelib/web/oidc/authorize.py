@@ -320,6 +320,11 @@ def _authorize(http: HttpRequest, tenant: str) -> HttpResponse:
             raise fail(tree.tenant_id, request, LoginRequired("The user is not signed in."))
         return login_page(http, tree.tenant_id, client, request)
     session, user = resolved
+    from chalicelib.web.mfa.signin import for_session
+
+    step_up = for_session(http, tree.tenant_id, client, request, session, user)
+    if step_up is not None:
+        return step_up
     return continue_signed_in(http, tree.tenant_id, client, request, session, user)
 
 

@@ -23,6 +23,7 @@ FLOW_TYP = "gh-flow+jwt"
 FLOW_AUDIENCE = "urn:gatehouse:flow"
 FLOW_SECONDS = 1800
 CSRF_COOKIE = "gh_csrf"
+MAX_SEALED = 8192
 
 
 def csrf_token(request: HttpRequest) -> tuple[str, str | None]:

@@ -80,10 +80,18 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
         )
     gated = risk_gate.assess_password_sign_in(http, tenant_id, result, password, settings)
-    if gated.decision != "allow":
+    if not risk_gate.can_continue(gated, result.user, settings):
         return _refuse(http, tenant_id, client, request, result.user, gated, email)
     if result.user.deletion_scheduled_at:
         container.account_deletion().cancel(tenant_id, result.user)  # signing in cancels a requested deletion
+    from chalicelib.web.mfa.signin import after_password
+
+    second_factor = after_password(
+        http, tenant_id, client, request, result.user, settings, risk=gated.decision, carry=gated.carry()
+    )
+    if second_factor is not None:
+        second_factor.cookies.extend(gated.cookies)
+        return second_factor
     session, cookie_value = container.sessions().start(
         tenant_id,
         result.user,
@@ -137,6 +145,12 @@ def _consent(http: HttpRequest, tenant: str) -> HttpResponse:
     if resolved is None:
         return login_page(http, tenant_id, client, request, status=401, error="error.session_expired")
     session, user = resolved
+    from chalicelib.web.mfa.signin import for_session
+
+    # The consent form cannot skip a second factor the session still owes (e.g. an enrollment not finished).
+    step_up = for_session(http, tenant_id, client, request, session, user)
+    if step_up is not None:
+        return step_up
     decision = single(http.form(), "decision")
     if decision != "allow":
         raise fail(tenant_id, request, AccessDenied("The user denied the request."))

@@ -595,3 +595,13 @@ def _parse_range(item: str) -> tuple[str, float] | None:
 MESSAGES["en"].update(ACCOUNT_EN)
 MESSAGES["de"].update(ACCOUNT_DE)
 MESSAGES["fr"].update(ACCOUNT_FR)
+
+
+def _merge_mfa_messages() -> None:
+    from chalicelib.web.pages.i18n_mfa import MFA_MESSAGES
+
+    for locale, entries in MFA_MESSAGES.items():
+        MESSAGES[locale].update(entries)
+
+
+_merge_mfa_messages()

@@ -1,0 +1,1 @@
+"""Hosted second-factor pages (``/t/{tenant}/mfa/...``): the sign-in challenge, enrollment, factor management."""

@@ -1,0 +1,369 @@
+"""The second factor inside the browser sign-in: after the password, on an existing session (step-up), and the
+challenge page's form post.
+
+``services.step_up.decide`` says whether a factor is needed; this module only renders and routes. A user with
+no factor where one is needed is sent to enrollment with a session that has only the password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import container
+from chalicelib.core import clock
+from chalicelib.core.entities import Client, LoginSession, MfaEnrollment, User
+from chalicelib.core.errors import ChallengeClosed, CodeInvalid, DependencyUnavailable, RateLimited
+from chalicelib.core.ids import TenantId, UserId
+from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.mfa import FACTORS
+from chalicelib.services.step_up import SignIn, StepUp, amr_after, decide
+from chalicelib.web.errors import InvalidRequest, OAuthError, page_endpoint
+from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
+from chalicelib.web.mfa import device, state
+from chalicelib.web.oidc import flow, risk_gate, urls
+from chalicelib.web.oidc.authorize import (
+    AuthorizationRequest,
+    check_client,
+    check_redirect_uri,
+    code_redirect,
+    consent_page,
+    fail,
+    session_cookie,
+)
+from chalicelib.web.oidc.pages import error_page, page, redirect_sources
+
+FACTORS_PAGE = "mfa/factors"
+HOSTED_KINDS = frozenset({"totp", "email_otp", "sms_otp", "recovery_code"})
+
+
+class InteractionRequired(OAuthError):
+    """OIDC Core §3.1.2.6: ``prompt=none`` but the user must act (here: prove a second factor)."""
+
+    error = "interaction_required"
+
+
+def acr_values(request: AuthorizationRequest) -> tuple[str, ...]:
+    return tuple((request.acr_values or "").split())
+
+
+def decide_step(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    user: User,
+    amr: tuple[str, ...],
+    request_acr: tuple[str, ...],
+    settings: EffectiveSettings,
+    risk: str = "allow",
+) -> StepUp:
+    return decide(
+        SignIn(
+            user=user,
+            amr=amr,
+            acr_values=request_acr,
+            settings=settings,
+            remembered=lambda: device.is_remembered(http, tenant_id, user.user_id, settings),
+            risk=risk,
+        )
+    )
+
+
+def after_password(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    user: User,
+    settings: EffectiveSettings,
+    *,
+    risk: str = "allow",
+    carry: dict[str, Any] | None = None,
+) -> HttpResponse | None:
+    """None when the password is enough; else the challenge page or, without a factor, enrollment. ``risk`` is
+    the risk engine's decision; ``carry`` travels in the sealed challenge state to the end of the sign-in."""
+    step = decide_step(http, tenant_id, user, ("pwd",), acr_values(request), settings, risk)
+    if step.action == "none":
+        return None
+    if step.action == "challenge":
+        pending = {"uid": user.user_id, "amr": ["pwd"], "at": clock.now(), "sid": None, **(carry or {})}
+        return start_challenge(http, tenant_id, client, request.to_params(), user, pending, settings)
+    session, cookie_value = container.sessions().start(
+        tenant_id, user, amr=("pwd",), settings=settings, ip=http.source_ip, user_agent=http.user_agent
+    )
+    container.sessions().store(session)
+    cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
+    return enrollment_choice(http, tenant_id, client, request, settings, cookies=[cookie])
+
+
+def for_session(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    session: LoginSession,
+    user: User,
+) -> HttpResponse | None:
+    """Step-up for a signed-in browser: None when the session already satisfies the request."""
+    settings = container.tenants().effective(tenant_id, client.tier_node_id)
+    step = decide_step(http, tenant_id, user, session.amr, acr_values(request), settings)
+    if step.action == "none":
+        return None
+    if "none" in request.prompt:
+        raise fail(tenant_id, request, InteractionRequired("A second authentication factor is required."))
+    if step.action == "challenge":
+        pending = {"uid": user.user_id, "amr": list(session.amr), "at": session.auth_time, "sid": session.session_id}
+        return start_challenge(http, tenant_id, client, request.to_params(), user, pending, settings)
+    return enrollment_choice(http, tenant_id, client, request, settings)
+
+
+def enrollment_choice(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    settings: EffectiveSettings,
+    cookies: list[str] | None = None,
+) -> HttpResponse:
+    from chalicelib.web.mfa.enroll import choice_page
+
+    csrf, csrf_cookie = flow.csrf_token(http)
+    sealed = flow.seal(tenant_id, request.to_params(), csrf)
+    all_cookies = [*(cookies or []), *([csrf_cookie] if csrf_cookie else [])]
+    return choice_page(http, tenant_id, settings, csrf=csrf, flow_id=sealed, cookies=all_cookies, node=client)
+
+
+def start_challenge(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client | None,
+    params: dict[str, Any],
+    user: User,
+    pending: dict[str, Any],
+    settings: EffectiveSettings,
+) -> HttpResponse:
+    challenge = container.mfa().start_challenge(tenant_id, user)
+    pending = {**pending, "cid": challenge.challenge_id}
+    csrf, csrf_cookie = flow.csrf_token(http)
+    sealed = state.seal(tenant_id, params, pending, csrf)
+    methods = hosted_methods(tenant_id, user, settings)
+    if not methods:
+        raise InvalidRequest("This account's second factor (a passkey) can only be used in the app.")
+    # An app code first (nothing to send), then a sent code; recovery codes only when the user picks them.
+    primary = [m for m in methods if FACTORS[m.kind].primary] or methods
+    current = next((m for m in primary if not FACTORS[m.kind].delivers_code), None) or primary[0]
+    notice = None
+    if FACTORS[current.kind].delivers_code:
+        notice = _send(tenant_id, challenge.challenge_id, current, settings)
+    return challenge_page(
+        http,
+        tenant_id,
+        client,
+        settings,
+        csrf=csrf,
+        sealed=sealed,
+        methods=methods,
+        current=current,
+        cookies=[csrf_cookie] if csrf_cookie else [],
+        notice=notice,
+    )
+
+
+def hosted_methods(tenant_id: TenantId, user: User, settings: EffectiveSettings) -> list[MfaEnrollment]:
+    """Methods the hosted pages can use: everything but passkeys (they need JavaScript, which these pages avoid)."""
+    return [m for m in container.mfa().methods(tenant_id, user, settings) if m.kind in HOSTED_KINDS]
+
+
+def _send(tenant_id: TenantId, challenge_id: str, enrollment: MfaEnrollment, settings: EffectiveSettings) -> str:
+    """Send a code; returns the notice (or error) key for the page."""
+    from chalicelib.web.oidc.pages import branding_for
+
+    try:
+        container.mfa().send_code(
+            tenant_id, challenge_id, enrollment, settings, service_name=branding_for(tenant_id)["display_name"]
+        )
+    except RateLimited:
+        return "mfa.error.resend_wait"
+    except DependencyUnavailable:
+        return "mfa.error.send_failed"
+    return "mfa.notice.code_sent"
+
+
+def challenge_page(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client | None,
+    settings: EffectiveSettings,
+    *,
+    csrf: str,
+    sealed: str,
+    methods: list[MfaEnrollment],
+    current: MfaEnrollment,
+    cookies: list[str] | None = None,
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+    ui_locales: str | None = None,
+) -> HttpResponse:
+    remember_days = device.remember_seconds(settings) // 86400
+    others = [
+        {"value": f"{m.kind}:{m.enrollment_id}", "kind": m.kind, "label": m.label}
+        for m in methods
+        if m.enrollment_id != current.enrollment_id
+    ]
+    is_error = notice is not None and notice.startswith("mfa.error.")
+    return page(
+        http,
+        "mfa_challenge.html",
+        tenant_id=tenant_id,
+        node_id=client.tier_node_id if client else container.tenants().tree(tenant_id).root.node_id,
+        ui_locales=ui_locales,
+        status=status,
+        cookies=cookies or [],
+        form_targets=redirect_sources(client.redirect_uris) if client else (),
+        action_url=urls.page(tenant_id, "mfa/challenge"),
+        csrf_token=csrf,
+        flow_id=sealed,
+        method=current.kind,
+        enrollment_id=current.enrollment_id,
+        method_label=current.label,
+        delivers_code=FACTORS[current.kind].delivers_code,
+        others=others,
+        remember_days=remember_days if remember_days > 0 and current.kind != "recovery_code" else 0,
+        notice=None if is_error else notice,
+        error=error or (notice if is_error else None),
+        field_errors={},
+    )
+
+
+def _challenge(http: HttpRequest, tenant: str) -> HttpResponse:
+    tenant_id = container.tenants().tree(tenant).tenant_id
+    params, pending = state.unseal(tenant_id, http)
+    client, request = _restore(tenant_id, params)
+    user = container.accounts().get(tenant_id, UserId(str(pending["uid"])))
+    if user.status != "active":
+        raise InvalidRequest("This account cannot sign in.")
+    settings = container.tenants().effective(tenant_id, client.tier_node_id if client else user.tier_node_id)
+    methods = hosted_methods(tenant_id, user, settings)
+    if not methods:
+        raise InvalidRequest("No second factor is available. Please start again from the application.")
+    form = http.form()
+    action = single(form, "action") or "verify"
+    current = _chosen(methods, single(form, "method") or "", single(form, "enrollment") or "")
+    if action.startswith("use:"):
+        kind, _, enrollment_id = action[4:].partition(":")
+        current = _chosen(methods, kind, enrollment_id)
+    render = _renderer(http, tenant_id, client, settings, methods, request)
+    challenge_id = str(pending["cid"])
+    if action.startswith("use:") or action == "send":
+        notice = _send(tenant_id, challenge_id, current, settings) if FACTORS[current.kind].delivers_code else None
+        return render(current, notice=notice)
+    try:
+        verified = container.mfa().verify(
+            tenant_id, user, challenge_id, current.kind, single(form, "code") or "", settings
+        )
+    except ChallengeClosed:
+        return render(current, error="mfa.error.locked", status=400)
+    except CodeInvalid:
+        return render(current, error="mfa.error.wrong_code", status=400)
+    except RateLimited as limited:
+        response = render(current, error="mfa.error.too_many", status=429)
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return response
+    amr = amr_after(tuple(pending.get("amr") or ("pwd",)), verified.amr)
+    cookies = []
+    if single(form, "remember") == "on" and device.remember_seconds(settings) > 0:
+        cookies.append(device.remember_cookie(tenant_id, user.user_id, settings))
+    return _finish(http, tenant_id, client, request, user, pending, amr, settings, cookies)
+
+
+def _finish(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client | None,
+    request: AuthorizationRequest | None,
+    user: User,
+    pending: dict[str, Any],
+    amr: tuple[str, ...],
+    settings: EffectiveSettings,
+    cookies: list[str],
+) -> HttpResponse:
+    sessions = container.sessions()
+    session_id = pending.get("sid")
+    new_session = not session_id
+    if session_id:
+        existing = sessions.get(tenant_id, str(session_id))
+        if existing is None or existing.user_id != user.user_id or existing.revoked_at:
+            raise InvalidRequest("Your session has ended. Please start again from the application.")
+        session = sessions.record_step_up(existing, amr)
+    else:
+        session, cookie_value = sessions.start(
+            tenant_id, user, amr=amr, settings=settings, ip=http.source_ip, user_agent=http.user_agent
+        )
+        cookies.append(session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds"))))
+        risk_gate.record_completed_sign_in(http, tenant_id, client, user, pending, amr)
+    if client is None or request is None:
+        if new_session:
+            sessions.store(session)
+        response = redirect(urls.page(tenant_id, FACTORS_PAGE))
+        response.cookies.extend(cookies)
+        return response
+    forced = "consent" in request.prompt
+    if container.consent().is_needed(tenant_id, client, user.user_id, request.scope, forced=forced):
+        if new_session:
+            sessions.store(session)
+        return consent_page(http, tenant_id, client, request, user, cookies=cookies)
+    response = redirect(code_redirect(tenant_id, client, request, user, session, new_session=new_session))
+    response.cookies.extend(cookies)
+    return response
+
+
+def _restore(tenant_id: TenantId, params: dict[str, Any]) -> tuple[Client | None, AuthorizationRequest | None]:
+    """The authorization request to continue, or (None, None) for a step-up of the factor management pages."""
+    if not params:
+        return None, None
+    request = AuthorizationRequest.from_params(params)
+    client = check_client(tenant_id, request.client_id)
+    check_redirect_uri(client, request.redirect_uri)
+    return client, request
+
+
+def _chosen(methods: list[MfaEnrollment], kind: str, enrollment_id: str) -> MfaEnrollment:
+    for method in methods:
+        if method.kind == kind and (not enrollment_id or method.enrollment_id == enrollment_id):
+            return method
+    return methods[0]
+
+
+def _renderer(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client | None,
+    settings: EffectiveSettings,
+    methods: list[MfaEnrollment],
+    request: AuthorizationRequest | None,
+) -> Callable[..., HttpResponse]:
+    sealed = single(http.form(), "flow") or ""
+    csrf = single(http.form(), "csrf") or ""
+
+    def render(
+        current: MfaEnrollment, *, notice: str | None = None, error: str | None = None, status: int = 200
+    ) -> HttpResponse:
+        return challenge_page(
+            http,
+            tenant_id,
+            client,
+            settings,
+            csrf=csrf,
+            sealed=sealed,
+            methods=methods,
+            current=current,
+            notice=notice,
+            error=error,
+            status=status,
+            ui_locales=request.ui_locales if request else None,
+        )
+
+    return render
+
+
+challenge_endpoint = page_endpoint(error_page)(_challenge)

@@ -1,0 +1,171 @@
+"""Fixtures of the MFA end-to-end tests: a fresh tenant per test with the MFA settings it needs, its web client and
+a verified user; helpers that walk the hosted MFA pages like a browser without JavaScript.
+
+Everything checked goes over real HTTP; set-up and moving the server's clock (it runs in this process) do not.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support.oidc_client import Page, Provider, query_params, strip_query
+
+TIMEOUT = 15
+
+
+@dataclass(frozen=True)
+class MfaSite:
+    base: str
+    slug: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    email: str
+    password: str
+    user_id: str
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base}/t/{self.slug}"
+
+    def url(self, path: str) -> str:
+        return f"{self.issuer}/{path}"
+
+    def provider(self) -> Provider:
+        return Provider(self.base, self.slug)
+
+    def params(self, **extra: str) -> dict[str, str]:
+        return {
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "response_type": "code",
+            "scope": "openid email",
+            "state": secrets.token_urlsafe(8),
+            "nonce": secrets.token_urlsafe(8),
+            **extra,
+        }
+
+
+@pytest.fixture(scope="session")
+def make_mfa_site(live_server: str) -> Callable[..., MfaSite]:
+    def create(**mfa: Any) -> MfaSite:
+        from chalicelib import container
+        from chalicelib.core.ids import TenantId
+
+        slug = f"mfa-{uuid.uuid4().hex[:10]}"
+        settings = {"mfa": mfa} if mfa else {}
+        container.tenants().create_customer(slug, f"Shop {slug[-4:]}", node_settings=settings)
+        tenant_id = TenantId(slug)
+        container.signing_keys().ensure_keys(tenant_id)
+        redirect_uri = f"{live_server}/_local/callback"
+        client, secret = container.clients().create(
+            tenant_id, name="Shop web", client_type="confidential", redirect_uris=[redirect_uri], first_party=True
+        )
+        email = f"user-{uuid.uuid4().hex[:8]}@example.org"
+        password = f"Pw-{secrets.token_urlsafe(12)}"
+        user = container.accounts().create_user(
+            tenant_id, email=email, password=password, verified=True, settings=container.tenants().effective(tenant_id)
+        )
+        return MfaSite(
+            live_server, slug, str(client.client_id), str(secret), redirect_uri, email, password, user.user_id
+        )
+
+    return create
+
+
+@pytest.fixture
+def site(make_mfa_site: Callable[..., MfaSite]) -> MfaSite:
+    return make_mfa_site()
+
+
+@pytest.fixture
+def browser() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    from chalicelib.core import clock as server_clock
+
+    server_clock.reset()
+    yield server_clock
+    server_clock.reset()
+
+
+def totp_now(secret: str, clock: Any) -> str:
+    import pyotp
+
+    return str(pyotp.TOTP(secret.replace(" ", "")).at(clock.now()))
+
+
+def post_form(
+    browser: requests.Session,
+    site: MfaSite,
+    page: Page,
+    suffix: str,
+    values: dict[str, str],
+    button: tuple[str, str] | None = None,
+) -> requests.Response:
+    return site.provider().submit(browser, page, suffix, values, button)
+
+
+def password_step(browser: requests.Session, site: MfaSite, **extra: str) -> requests.Response:
+    provider = site.provider()
+    response = provider.authorize(browser, site.params(**extra))
+    assert response.status_code == 200, response.text[:300]
+    return provider.login(browser, response, site.email, site.password)
+
+
+def enroll_totp(
+    browser: requests.Session, site: MfaSite, clock: Any, page: Page | None = None
+) -> tuple[str, list[str], requests.Response]:
+    """Open the TOTP enrollment page (or use ``page``), confirm with a real code; (secret, recovery codes, last
+    response: the recovery codes page's continue/done result is not followed)."""
+    if page is None:
+        opened = browser.get(site.url("mfa/enroll/totp"), timeout=TIMEOUT)
+        assert opened.status_code == 200, opened.text[:500]
+        page = Page.parse(opened)
+    match = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', page.html)
+    assert match, page.html[:2000]
+    secret = match.group(1).replace(" ", "")
+    assert f"secret={secret}" in page.html
+    assert "<svg" in page.html
+    response = post_form(
+        browser, site, page, "/mfa/enroll/totp", {"code": totp_now(secret, clock)}, button=("step", "confirm")
+    )
+    assert response.status_code == 200, response.text[:500]
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", response.text)
+    return secret, codes, response
+
+
+def callback(response: requests.Response, site: MfaSite) -> dict[str, str]:
+    assert response.status_code in (302, 303), f"{response.status_code}: {response.text[:800]}"
+    location = response.headers["Location"]
+    assert strip_query(location) == strip_query(site.redirect_uri), location
+    return query_params(location)
+
+
+def exchange(site: MfaSite, code: str) -> dict[str, Any]:
+    response = site.provider().token(
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": site.redirect_uri},
+        auth=(site.client_id, site.client_secret),
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def outbox_code(outbox: Callable[[], list[dict[str, Any]]], to: str) -> str:
+    messages = [m for m in outbox() if to in m["to"]]
+    assert messages, f"no message to {to}"
+    match = re.search(r"\b(\d{6})\b", messages[0]["text"])
+    assert match, messages[0]
+    return match.group(1)
