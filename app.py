@@ -4,9 +4,10 @@ Every route hands the request to a protocol handler through ``view``, which tran
 response and guarantees the protocol's own error format (handlers are wrapped by their protocol's decorator).
 """
 
-from chalice.app import Chalice, CORSConfig, Response
+from chalice.app import Chalice, CORSConfig, DynamoDBEvent, Response
 
 from chalicelib.web.account.routes import account_endpoint
+from chalicelib.web.admin.analytics import analytics_endpoint, dashboard_endpoint
 from chalicelib.web.admin.audit import audit_endpoint
 from chalicelib.web.admin.clients import client_action_endpoint, client_endpoint, clients_endpoint
 from chalicelib.web.admin.groups import admin_groups_endpoint, user_group_endpoint, user_groups_endpoint
@@ -55,7 +56,7 @@ from chalicelib.web.selfservice.recovery import (
 )
 from chalicelib.web.selfservice.register import register_endpoint, resend_endpoint
 from chalicelib.web.selfservice.verify import invitation_endpoint, verify_endpoint
-from chalicelib.workflows import email_verification, jit_provisioning, privacy
+from chalicelib.workflows import audit_stream, email_verification, jit_provisioning, privacy
 
 app = Chalice(app_name="gatehouse")
 app.debug = False
@@ -540,3 +541,26 @@ def account_item(tenant: str, section: str, item: str) -> Response:
 @app.route("/t/{tenant}/account/{section}/{item}/{sub}", methods=ACCOUNT_METHODS, content_types=BODY_TYPES)
 def account_sub_item(tenant: str, section: str, item: str, sub: str) -> Response:
     return view(account_endpoint)(app.current_request, tenant, section, item, sub)
+
+
+@app.route("/t/{tenant}/admin/analytics", methods=["GET"], content_types=BODY_TYPES)
+def admin_analytics(tenant: str) -> Response:
+    return view(analytics_endpoint)(app.current_request, tenant)
+
+
+@app.route("/t/{tenant}/admin/dashboard", methods=["GET", "POST"], content_types=BODY_TYPES)
+def admin_dashboard(tenant: str) -> Response:
+    return view(dashboard_endpoint)(app.current_request, tenant)
+
+
+# --- audit event stream (DynamoDB Streams on the audit table): analytics counters, new-device notices -------------
+
+
+@app.on_dynamodb_record(
+    stream_arn=audit_stream.STREAM_ARN,
+    name="AuditStreamConsumer",
+    batch_size=100,
+    starting_position="TRIM_HORIZON",
+)
+def audit_stream_consumer(event: DynamoDBEvent) -> None:
+    audit_stream.consume(event.to_dict()["Records"])

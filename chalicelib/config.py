@@ -34,6 +34,8 @@ class Settings:
     turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
     # SNS topic of security alerts (credential stuffing, account locks) for tenants to subscribe to.
     alerts_topic_arn: str = ""
+    # The audit table's stream (DynamoDB Streams): the CDK stack wires the real one to the stream consumer.
+    audit_stream_arn: str = "arn:aws:dynamodb:us-east-1:123456789012:table/gatehouse-audit/stream/local"
 
     @property
     def is_local(self) -> bool:
@@ -62,6 +64,9 @@ def settings() -> Settings:
         turnstile_secret=env.get("GATEHOUSE_TURNSTILE_SECRET", ""),
         turnstile_verify_url=env.get(
             "GATEHOUSE_TURNSTILE_VERIFY_URL", "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+        ),
+        audit_stream_arn=env.get(
+            "GATEHOUSE_AUDIT_STREAM_ARN", "arn:aws:dynamodb:us-east-1:123456789012:table/gatehouse-audit/stream/local"
         ),
         alerts_topic_arn=env.get(
             "GATEHOUSE_ALERTS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:gatehouse-local-security-alerts"

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from chalicelib.services.account_deletion import AccountDeletionService
     from chalicelib.services.account_profile import AccountProfileService
     from chalicelib.services.activity import SignInActivity
+    from chalicelib.services.analytics import AnalyticsService
     from chalicelib.services.consent_receipts import ConsentReceiptService
     from chalicelib.services.data_export import DataExportService
     from chalicelib.services.devices import DeviceService
@@ -492,3 +493,15 @@ def phone_change() -> PhoneChangeService:
     from chalicelib.services.phone_change import PhoneChangeService
 
     return PhoneChangeService(_account_data_repository(), sms_sender())
+
+
+# --- identity analytics (issue 9) ------------------------------------------------------------------------------
+
+
+@cache
+def analytics() -> AnalyticsService:
+    from chalicelib.services.analytics import AnalyticsService
+    from chalicelib.storage.analytics_repository import DynamoAnalyticsRepository
+
+    repository: ports.AnalyticsRepository = DynamoAnalyticsRepository()
+    return AnalyticsService(repository)

@@ -256,9 +256,12 @@ class AuditRepository(Protocol):
         before: str | None = None,
         action: str | None = None,
         node_ids: frozenset[NodeId] | None = None,
+        subject: str | None = None,
+        since: str | None = None,
     ) -> tuple[list[AuditEvent], str | None]:
         """Newest first, only events older than the ``before`` event id, of that ``action`` (or action prefix
-        ending in ``.``) and within ``node_ids`` when given; with the event id to continue from, or None at the end."""
+        ending in ``.``) and within ``node_ids`` when given; with the event id to continue from, or None at the end.
+        ``subject``: only events by or about that user or client; ``since``: only events with ids from there on."""
 
     def list_for_user(self, tenant_id: TenantId, user_id: str, *, since_event_id: str, limit: int) -> list[AuditEvent]:
         """Events about one end user newer than ``since_event_id``, newest first."""
@@ -645,3 +648,16 @@ class AnonymousRepository(Protocol):
         """Turn the still-anonymous identity into ``user`` (pending, with its email) with its email guard and
         verification, in one transaction. AlreadyExists if the email is taken, NotFound if the identity is gone
         or no longer anonymous."""
+
+
+class AnalyticsRepository(Protocol):
+    """Daily counters per tenant, scope (``ALL``, ``NODE#<id>``, ``CLIENT#<id>``) and metric."""
+
+    def add(self, tenant_id: TenantId, day: str, increments: Sequence[tuple[str, str]]) -> None:
+        """Add 1 to each (scope, metric) counter of the day (atomic ADD)."""
+
+    def mark_active(self, tenant_id: TenantId, day: str, scopes: Sequence[str], user_id: str) -> bool:
+        """Count the user as active that day in each scope, once (conditional marker); True the first time."""
+
+    def day(self, tenant_id: TenantId, day: str, scope: str) -> dict[str, int]:
+        """Every counter of one day and scope (``active_users`` among them), by metric."""

@@ -41,7 +41,7 @@ DEFAULT_WEIGHTS: dict[str, int] = {
     "ip_failures": 20,
     "ip_denied": 100,
     "ip_allowed": 0,
-    "breached_credentials": 45,
+    "breached_credentials": 30,
 }
 
 # The ``risk`` section of the tier settings (core/settings.py); every key documented here.

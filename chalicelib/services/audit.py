@@ -24,6 +24,7 @@ MAX_PAGE = 200
 SECRET_KEYS = re.compile(r"pass|secret|token|hash|credential|key", re.IGNORECASE)
 ACTION = re.compile(r"^[a-z][a-z_.]{0,63}$")
 EVENT_ID = re.compile(r"^\d{13}-[0-9a-f]{16}$")
+SUBJECT = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 Scalar = str | int | bool | None
 
 
@@ -88,15 +89,30 @@ class AuditService:
         before: str | None = None,
         action: str | None = None,
         node_ids: frozenset[NodeId] | None = None,
+        subject: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
     ) -> tuple[list[AuditEvent], str | None]:
-        """Newest first; ``before`` is the cursor a previous page returned."""
+        """Newest first; ``before`` is the cursor a previous page returned; ``subject`` a user (or client) the
+        events are by or about; ``since``/``until`` epoch seconds, both included."""
+        if subject is not None and not SUBJECT.match(subject):
+            raise InvalidInput("Unknown user.", fields={"user": "invalid"})
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and not 0 <= value < 10**11:
+                raise InvalidInput(f"{name} must be a time in epoch seconds.", fields={name: "invalid"})
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be 1-{MAX_PAGE}.", fields={"limit": "invalid"})
         if before is not None and not EVENT_ID.match(before):
             raise InvalidInput("Unknown cursor.", fields={"cursor": "invalid"})
         if action is not None and not ACTION.match(action):
             raise InvalidInput("Unknown event type.", fields={"type": "invalid"})
-        return self._repository.list_events(tenant_id, limit=limit, before=before, action=action, node_ids=node_ids)
+        if until is not None:
+            upper = f"{(until + 1) * 1000:013d}"
+            before = min(before, upper) if before is not None else upper
+        lower = f"{since * 1000:013d}" if since is not None else None
+        return self._repository.list_events(
+            tenant_id, limit=limit, before=before, action=action, node_ids=node_ids, subject=subject, since=lower
+        )
 
     # --- events about end users (sign-ins, self-service): indexed per user ------------------------------------
 

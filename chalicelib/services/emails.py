@@ -219,3 +219,13 @@ class Mailer:
         branding = branding_of(settings, self._tenants.tree(tenant_id).root.name)
         subject, text, html = compose(kind, branding, link=link, **values)
         self._sender.send(to=to, subject=subject, text=text, html=html, from_name=branding["name"])
+
+
+# Adaptive authentication: the notice of a sign-in from a device the user's history does not know.
+SPECS["new_device_signin"] = Spec(
+    "New sign-in to your {brand} account",
+    "A new device signed in",
+    "Your {brand} account was just signed in to from a device we have not seen before: {device}, near {place}.",
+    "",
+    "If this was you, there is nothing to do. If not, change your password right away and contact support.",
+)

@@ -91,6 +91,13 @@ class RiskService:
         updated = remember(risk.profile, risk.attempt)
         self._repository.save_profile(tenant_id, user_id, updated, expires_at=clock.now() + PROFILE_SECONDS)
 
+    def record_completed(self, tenant_id: TenantId, user_id: UserId, attempt: Attempt) -> None:
+        """A sign-in finished after a second factor (its profile travelled sealed, not in memory): read and write."""
+        profile = self._repository.get_profile(tenant_id, user_id)
+        self._repository.save_profile(
+            tenant_id, user_id, remember(profile, attempt), expires_at=clock.now() + PROFILE_SECONDS
+        )
+
     def assess_refresh(
         self, tenant_id: TenantId, user_id: UserId, attempt: Attempt, settings: EffectiveSettings
     ) -> Assessment:

@@ -26,6 +26,7 @@ class SignIn:
     acr_values: tuple[str, ...]
     settings: EffectiveSettings
     remembered: Callable[[], bool]
+    risk: str = "allow"  # the risk engine's decision for this sign-in (allow | mfa; block never gets here)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,13 @@ def acr_requested(sign_in: SignIn) -> str | None:
     return "acr_values" if ACR_MFA in sign_in.acr_values else None
 
 
-RULES: list[Rule] = [tier_requires_mfa, user_enrolled, acr_requested]
+def risk_requires_mfa(sign_in: SignIn) -> str | None:
+    """Adaptive authentication: the tier's risk policy asked for a second factor. A remembered device does not
+    count (the cookie may travel with the stolen password)."""
+    return "risk" if sign_in.risk == "mfa" else None
+
+
+RULES: list[Rule] = [tier_requires_mfa, user_enrolled, acr_requested, risk_requires_mfa]
 
 
 def has_second_factor(amr: tuple[str, ...]) -> bool:

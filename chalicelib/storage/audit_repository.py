@@ -80,6 +80,8 @@ class DynamoAuditRepository:
         before: str | None = None,
         action: str | None = None,
         node_ids: frozenset[NodeId] | None = None,
+        subject: str | None = None,
+        since: str | None = None,
     ) -> tuple[list[AuditEvent], str | None]:
         found: list[AuditEvent] = []
         examined = 0
@@ -92,10 +94,13 @@ class DynamoAuditRepository:
                 )
             )
             for item in items:
+                if since is not None and item.sk < since:
+                    return found, None  # newest first: everything from here on is older than the range
                 examined += 1
                 position = item.sk
                 event = _to_event(tenant_id, item)
-                if _matches(event, action, node_ids):
+                about = subject is None or subject in (event.user_id, event.target_id, event.actor)
+                if about and _matches(event, action, node_ids):
                     found.append(event)
                     if len(found) == limit:
                         return found, position

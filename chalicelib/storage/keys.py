@@ -222,3 +222,8 @@ def user_federated_identities_index(tenant_id: TenantId, user_id: str) -> str:
 
 def webhook(tenant_id: TenantId) -> str:
     return f"{_t(tenant_id)}#WEBHOOK"
+
+
+def analytics_day(tenant_id: TenantId, day: str) -> str:
+    """Daily identity analytics counters of a tenant (one small partition per day)."""
+    return f"{_t(tenant_id)}#STATS#{_part(day)}"

@@ -510,3 +510,9 @@ class StuffingItem(MainItem, discriminator="stuffing"):
     """Distinct digests (accounts for an IP, IPs for an account) that failed in one window; grown with ADD."""
 
     members = UnicodeSetAttribute(null=True)
+
+
+class CounterItem(MainItem, discriminator="counter"):
+    """One analytics counter (``SK = C#<scope>#<metric>``) or active-user marker (``SK = U#<scope>#<user>``)."""
+
+    value = NumberAttribute(default=0)

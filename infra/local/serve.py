@@ -84,6 +84,16 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def start_audit_stream() -> None:
+    """Deliver the audit table's stream to the app's stream handler every second, as Lambda would."""
+    import threading
+
+    from infra.local.audit_stream import AuditStreamPoller
+
+    poller = AuditStreamPoller()
+    threading.Thread(target=poller.run, args=(threading.Event(),), name="audit-stream", daemon=True).start()
+
+
 def serve(args: argparse.Namespace) -> int:
     running = read_live_stack()
     if running is not None:
@@ -106,6 +116,7 @@ def serve(args: argparse.Namespace) -> int:
         info = seed_demo(persist=not args.memory)
         stack.publish()
         print(banner(f"http://127.0.0.1:{args.port}", info, args.memory), flush=True)
+        start_audit_stream()
         server.serve_forever()
     except KeyboardInterrupt:
         print("\ngatehouse: stopping", file=sys.stderr, flush=True)

@@ -99,6 +99,19 @@ def read_live_stack(state_file: Path = STATE_FILE) -> StackInfo | None:
     return info
 
 
+def enable_audit_stream(session: Any) -> None:
+    """The audit table streams new events (as the CDK stack configures it); idempotent."""
+    from chalicelib.config import settings
+
+    client = session.client("dynamodb", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"))
+    table = client.describe_table(TableName=settings().audit_table)["Table"]
+    if not table.get("StreamSpecification", {}).get("StreamEnabled"):
+        client.update_table(
+            TableName=settings().audit_table,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+
+
 class LocalStack:
     """DynamoDB Local + in-process moto + the local KMS key, with the process environment pointing at them."""
 
@@ -156,6 +169,7 @@ class LocalStack:
         from chalicelib.storage.schema import create_tables
 
         create_tables()
+        enable_audit_stream(boto3.session.Session())
         self._provision_moto(boto3.session.Session())
 
     def _provision_moto(self, session: Any) -> None:

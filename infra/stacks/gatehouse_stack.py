@@ -113,6 +113,7 @@ class GatehouseStack(cdk.Stack):
         env = self._function_environment(sender_domain, public_url)
         self.chalice = self._add_chalice(source_dir, env, xmlsec_layer_arn)
         self.functions = self._configure_functions()
+        self._connect_audit_stream()
         self.state_machines = [self._add_state_machine(path) for path in sorted(statemachines_dir.glob("*.asl.json"))]
         self._grant_function_role(sender_domain)
 
@@ -202,6 +203,27 @@ class GatehouseStack(cdk.Stack):
             function.add_property_override("Runtime", LAMBDA_RUNTIME)
             function.add_property_override("LoggingConfig.LogGroup", self.function_logs.log_group_name)
         return functions
+
+    def _connect_audit_stream(self) -> None:
+        """The Chalice ``on_dynamodb_record`` consumer reads the audit table's stream (its ARN is a deploy-time
+        value: the app declares a placeholder, replaced here), with read rights on that stream only."""
+        audit = self.tables["AuditTable"]
+        stream_arn = cast("str", audit.table_stream_arn)
+        consumer = self.functions.get("AuditStreamConsumer")
+        if consumer is None:
+            return
+        consumer.add_property_override("Events.AuditStreamConsumerDynamodbEventSource.Properties.Stream", stream_arn)
+        self.function_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ],
+                resources=[stream_arn],
+            )
+        )
 
     # -- 4. state machines ---------------------------------------------------------------------------------------
     def _add_state_machine(self, path: Path) -> sfn.StateMachine:

@@ -1,4 +1,5 @@
-"""Admin API for the audit trail: ``GET /t/{tenant}/admin/audit`` (newest first, ``type``, ``limit``, ``cursor``).
+"""Admin API for the audit trail: ``GET /t/{tenant}/admin/audit`` (newest first; ``type``, ``user``, ``since`` and
+``until`` (epoch seconds), ``limit``, ``cursor``).
 
 A caller sees the events of the nodes it administers: the customer's admin sees the whole tenant, an
 organization's admin only events on that organization and its accounts.
@@ -54,6 +55,15 @@ def _limit(request: HttpRequest) -> int:
     return int(text)
 
 
+def _epoch(request: HttpRequest, name: str) -> int | None:
+    text = single(request.query, name)
+    if text is None:
+        return None
+    if not text.isdigit() or len(text) > 11:
+        raise InvalidInput(f"{name} must be a time in epoch seconds.", fields={name: "invalid"})
+    return int(text)
+
+
 @admin_endpoint
 def audit_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
     access = authorize(request, tenant)
@@ -68,6 +78,9 @@ def audit_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
         before=decode_cursor(cursor) if cursor else None,
         action=single(request.query, "type"),
         node_ids=node_ids,
+        subject=single(request.query, "user"),
+        since=_epoch(request, "since"),
+        until=_epoch(request, "until"),
     )
     body = {"events": [_event(tree, e) for e in events], "next_cursor": encode_cursor(position) if position else None}
     return json_response(body, 200, NO_STORE)

@@ -39,7 +39,19 @@ class StepUpRequired(domain.DomainError):
     public = "Sign in again with your second factor (acr_values=urn:gatehouse:loa:2) to change your factors."
 
 
+class SignInRefused(domain.DomainError):
+    """The tier's risk policy refused this sign-in (``risk_blocked``), or wants a second factor the account does
+    not have (``second_factor_unavailable``)."""
+
+    public = "This sign-in was blocked for your protection. If this was you, try again later or contact support."
+
+    def __init__(self, public: str | None = None, *, code: str = "risk_blocked", detail: str = "") -> None:
+        super().__init__(public, detail=detail)
+        self.code = code
+
+
 FLOW_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    SignInRefused: (403, "risk_blocked"),
     StepUpRequired: (403, "step_up_required"),
     domain.TokenInvalid: (401, "invalid_token"),
     MissingBearer: (401, "invalid_token"),
@@ -68,6 +80,8 @@ def flow_error_response(error: Exception) -> HttpResponse:
         log.exception("unhandled error in the authn flows")
         return json_response({"error": "server_error", "error_description": "An internal error occurred."}, 500)
     status, code = found
+    if isinstance(error, SignInRefused):
+        code = error.code
     if isinstance(error, BadRequest):
         status = error.status
     body: dict[str, Any] = {"error": code, "error_description": str(getattr(error, "public", "") or error)}

@@ -26,9 +26,11 @@ from chalicelib.services.mfa import FACTORS, webauthn
 from chalicelib.services.mfa.service import allowed_kinds
 from chalicelib.services.step_up import SignIn, amr_after, decide
 from chalicelib.services.tokens import issuer_url
+from chalicelib.web.authn import native_risk
 from chalicelib.web.authn.errors import FlowInvalid, MfaEnrollmentRequired, authn_flow_endpoint
 from chalicelib.web.errors import NO_STORE, InvalidRedirectUri
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response
+from chalicelib.web.oidc import risk_gate
 from chalicelib.web.oidc.authorize import CHALLENGE, check_redirect_uri
 from chalicelib.web.oidc.grants import parse_scope
 from chalicelib.web.oidc.pages import branding_for
@@ -128,6 +130,7 @@ def _complete(
     user: User,
     amr: tuple[str, ...],
     settings: EffectiveSettings,
+    risk: dict[str, Any] | None = None,
 ) -> HttpResponse:
     from chalicelib.services.authorization import CodeRequest
 
@@ -143,6 +146,7 @@ def _complete(
         user_agent=http.user_agent,
         location=context.location,
     )
+    risk_gate.record_completed_sign_in(http, tenant_id, client, user, risk or {}, amr)
     request = CodeRequest(
         client.client_id, req["redirect_uri"], tuple(req["scope"]), req.get("nonce"), req["code_challenge"]
     )
@@ -170,17 +174,24 @@ def _after_first_factor(
     settings: EffectiveSettings,
     *,
     pwv: str | None,
+    risk: dict[str, Any] | None = None,
 ) -> HttpResponse:
     acr_values = tuple(str(req.get("acr_values") or "").split())
-    step = decide(SignIn(user=user, amr=("pwd",), acr_values=acr_values, settings=settings, remembered=lambda: False))
+    risk = risk or {}
+    decision = str(risk.get("risk", "allow"))
+    step = decide(
+        SignIn(
+            user=user, amr=("pwd",), acr_values=acr_values, settings=settings, remembered=lambda: False, risk=decision
+        )
+    )
     if step.action == "none":
-        return _authenticated(http, tenant_id, client, req, user, ("pwd",), settings, pwv=pwv)
+        return _authenticated(http, tenant_id, client, req, user, ("pwd",), settings, pwv=pwv, risk=risk)
     if step.action == "enroll":
         raise MfaEnrollmentRequired(detail=",".join(step.reasons))
     mfa = container.mfa()
     challenge = mfa.start_challenge(tenant_id, user)
     methods = mfa.methods(tenant_id, user, settings)
-    state = {"uid": user.user_id, "cid": challenge.challenge_id, "pwv": pwv}
+    state = {"uid": user.user_id, "cid": challenge.challenge_id, "pwv": pwv, **risk}
     return _next(tenant_id, req, "mfa", {"type": "mfa_choice", "methods": [_method(m) for m in methods]}, **state)
 
 
@@ -194,13 +205,14 @@ def _authenticated(
     settings: EffectiveSettings,
     *,
     pwv: str | None,
+    risk: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Every factor is proven: a password the policy now refuses must be replaced before the code is issued (only
     now, so the password alone can never change the password of an account with a second factor)."""
     if pwv:
-        state = {"uid": user.user_id, "pwv": pwv, "amr": list(amr)}
+        state = {"uid": user.user_id, "pwv": pwv, "amr": list(amr), **(risk or {})}
         return _next(tenant_id, req, "new_password", {"type": "new_password_required"}, **state)
-    return _complete(http, tenant_id, client, req, user, amr, settings)
+    return _complete(http, tenant_id, client, req, user, amr, settings, risk)
 
 
 # --- the steps ---------------------------------------------------------------------------------------------------
@@ -229,6 +241,8 @@ def start_flow(http: HttpRequest, tenant: str) -> HttpResponse:
         "state": _text(data, "state", required=False) or None,
         "nonce": _text(data, "nonce", required=False) or None,
         "acr_values": _text(data, "acr_values", required=False) or None,
+        # The app's stable installation id: the risk engine's device (only its digest is kept).
+        "device_id": _text(data, "device_id", required=False, limit=64) or None,
     }
     return _next(tenant_id, req, "password", {"type": "password"})
 
@@ -242,12 +256,15 @@ def password_step(http: HttpRequest, tenant: str) -> HttpResponse:
     client = _client(tenant_id, req)
     settings = container.tenants().effective(tenant_id, client.tier_node_id)
     email, password = _text(data, "email", limit=254), _text(data, "password", limit=1024)
-    result = container.password_authenticator().authenticate(
-        tenant_id, email, password, ip=http.source_ip, settings=settings
+    result = native_risk.authenticate(http, tenant_id, client, email, password, settings)
+    gated = risk_gate.assess_password_sign_in(
+        http, tenant_id, result, password, settings, device_id=str(req.get("device_id") or "")
     )
+    native_risk.refuse_unless_allowed(http, tenant_id, client, result.user, gated, settings)
+    risk = {"risk": gated.decision, **gated.carry()}
     outdated = is_outdated(password, settings.section("password_policy"), result.user.email)
     pwv = result.password_version if outdated else None
-    return _after_first_factor(http, tenant_id, client, req, result.user, settings, pwv=pwv)
+    return _after_first_factor(http, tenant_id, client, req, result.user, settings, pwv=pwv, risk=risk)
 
 
 @authn_flow_endpoint
@@ -267,14 +284,14 @@ def new_password_step(http: HttpRequest, tenant: str) -> HttpResponse:
     except InvalidInput as error:
         raise InvalidInput(error.public, fields={"new_password": error.fields.get("password", "invalid")}) from error
     amr = tuple(str(a) for a in claims.get("amr") or ("pwd",))
-    return _complete(http, tenant_id, client, req, user, amr, settings)
+    return _complete(http, tenant_id, client, req, user, amr, settings, native_risk.carried(claims))
 
 
 @authn_flow_endpoint
 def mfa_select_step(http: HttpRequest, tenant: str) -> HttpResponse:
     """Pick a method (``method_id``); email and SMS methods get a fresh code (again: a resend)."""
     tenant_id, _data, claims, _owner, settings, user, method = _mfa_context(http, tenant)
-    state = {"uid": user.user_id, "cid": claims["cid"], "pwv": claims.get("pwv")}
+    state = {"uid": user.user_id, "cid": claims["cid"], "pwv": claims.get("pwv"), **native_risk.carried(claims)}
     if method.kind == "webauthn":
         options = container.passkeys().assertion_options(tenant_id, str(claims["cid"]), user, settings)
         ceremony: dict[str, Any] = {"type": "mfa_passkey", "method": _method(method), "public_key": options}
@@ -294,7 +311,8 @@ def mfa_verify_step(http: HttpRequest, tenant: str) -> HttpResponse:
     verified = container.mfa().verify(tenant_id, user, str(claims["cid"]), method.kind, answer, settings)
     amr = amr_after(("pwd",), verified.amr)
     pwv = claims.get("pwv") if isinstance(claims.get("pwv"), str) else None
-    return _authenticated(http, tenant_id, client, claims["req"], user, amr, settings, pwv=pwv)
+    risk = native_risk.carried(claims)
+    return _authenticated(http, tenant_id, client, claims["req"], user, amr, settings, pwv=pwv, risk=risk)
 
 
 def _active_user(tenant_id: TenantId, user_id: object) -> User:

@@ -21,7 +21,7 @@ from chalicelib.services.step_up import SignIn, StepUp, amr_after, decide
 from chalicelib.web.errors import InvalidRequest, OAuthError, page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
 from chalicelib.web.mfa import device, state
-from chalicelib.web.oidc import flow, urls
+from chalicelib.web.oidc import flow, risk_gate, urls
 from chalicelib.web.oidc.authorize import (
     AuthorizationRequest,
     check_client,
@@ -56,6 +56,7 @@ def decide_step(
     amr: tuple[str, ...],
     request_acr: tuple[str, ...],
     settings: EffectiveSettings,
+    risk: str = "allow",
 ) -> StepUp:
     return decide(
         SignIn(
@@ -66,6 +67,7 @@ def decide_step(
             remembered=lambda: device.is_remembered(
                 http, tenant_id, user.user_id, settings, not_before=user.devices_forgotten_at
             ),
+            risk=risk,
         )
     )
 
@@ -77,13 +79,17 @@ def after_password(
     request: AuthorizationRequest,
     user: User,
     settings: EffectiveSettings,
+    *,
+    risk: str = "allow",
+    carry: dict[str, Any] | None = None,
 ) -> HttpResponse | None:
-    """None when the password is enough; else the challenge page or, without a factor, enrollment."""
-    step = decide_step(http, tenant_id, user, ("pwd",), acr_values(request), settings)
+    """None when the password is enough; else the challenge page or, without a factor, enrollment. ``risk`` is
+    the risk engine's decision; ``carry`` travels in the sealed challenge state to the end of the sign-in."""
+    step = decide_step(http, tenant_id, user, ("pwd",), acr_values(request), settings, risk)
     if step.action == "none":
         return None
     if step.action == "challenge":
-        pending = {"uid": user.user_id, "amr": ["pwd"], "at": clock.now(), "sid": None}
+        pending = {"uid": user.user_id, "amr": ["pwd"], "at": clock.now(), "sid": None, **(carry or {})}
         return start_challenge(http, tenant_id, client, request.to_params(), user, pending, settings)
     context = sign_in_context(http, client.client_id)
     session, cookie_value = container.sessions().start(
@@ -320,6 +326,7 @@ def _finish(
         cookies.append(session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds"))))
         cookies.append(device_cookie(tenant_id, context, user.user_id))
         events.append(container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="mfa"))
+        risk_gate.record_completed_sign_in(http, tenant_id, client, user, pending, amr)
     if client is None or request is None:
         if new_session:
             sessions.store(session)

@@ -48,6 +48,21 @@ class GatedSignIn:
     def decision(self) -> str:
         return self.risk.assessment.decision
 
+    def carry(self) -> dict[str, Any]:
+        """What the sealed second-factor state carries so the sign-in can be remembered and recorded at its end."""
+        attempt = self.risk.attempt
+        place = attempt.location
+        return {
+            "rk": {
+                "t": attempt.now,
+                "ip": attempt.ip,
+                "loc": [place.latitude, place.longitude] if place else None,
+                "c": attempt.country,
+                "d": attempt.device,
+                "det": details_of(self.risk.assessment),
+            }
+        }
+
 
 def location_of(http: HttpRequest) -> tuple[Location | None, str]:
     headers = http.headers
@@ -102,6 +117,52 @@ def assess_password_sign_in(
     )
     risk = container.risk().assess_sign_in(tenant_id, result.user.user_id, attempt, settings)
     return GatedSignIn(risk, attempt.device, cookies)
+
+
+def can_continue(gated: GatedSignIn, user: User, settings: EffectiveSettings) -> bool:
+    """False when the policy blocks, or wants a second factor the account cannot give (none set up, or MFA off
+    for the tier): a risky sign-in never gets to enroll a new factor, which would hand it to the attacker."""
+    if gated.decision == "block":
+        return False
+    if gated.decision == "mfa":
+        from chalicelib.services.mfa.service import usable_kinds
+
+        return settings.get("mfa", "mode") != "off" and bool(usable_kinds(user, settings))
+    return True
+
+
+def record_completed_sign_in(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client | None,
+    user: User,
+    pending: dict[str, Any],
+    amr: tuple[str, ...],
+) -> None:
+    """A password sign-in finished with its second factor: remember it and record its ``signin.success``."""
+    carried = pending.get("rk")
+    if not isinstance(carried, dict):
+        return
+    from chalicelib.web.oidc.signin_activity import sign_in_context
+
+    place = carried.get("loc")
+    location = Location(float(place[0]), float(place[1]), str(carried.get("c", ""))) if place else None
+    attempt = Attempt(
+        now=int(carried.get("t", clock.now())),
+        ip=str(carried.get("ip", "")),
+        location=location,
+        country=str(carried.get("c", "")),
+        device=str(carried.get("d", "")),
+    )
+    try:
+        container.risk().record_completed(tenant_id, user.user_id, attempt)
+        context = sign_in_context(http, client.client_id if client else "")
+        event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="pwd")
+        found = carried.get("det")
+        details: dict[str, Any] = found if isinstance(found, dict) else {}
+        container.sign_in_activity().record(replace(event, details={**event.details, **details}))
+    except Exception:  # the user is signed in: losing the history update or its event must not undo it
+        log.exception("sign-in after a second factor could not be recorded")
 
 
 def complete_sign_in(tenant_id: TenantId, user: User, gated: GatedSignIn) -> None:

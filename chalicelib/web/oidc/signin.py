@@ -94,14 +94,17 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
             http, tenant_id, client, request, status=403, error="login.error.account_disabled", email=email
         )
     gated = risk_gate.assess_password_sign_in(http, tenant_id, result, password, settings)
-    if gated.decision != "allow":
+    if not risk_gate.can_continue(gated, result.user, settings):
         return _refuse(http, tenant_id, client, request, result.user, gated, email)
     if result.user.deletion_scheduled_at:
         container.account_deletion().cancel(tenant_id, result.user)  # signing in cancels a requested deletion
     from chalicelib.web.mfa.signin import after_password
 
-    second_factor = after_password(http, tenant_id, client, request, result.user, settings)
+    second_factor = after_password(
+        http, tenant_id, client, request, result.user, settings, risk=gated.decision, carry=gated.carry()
+    )
     if second_factor is not None:
+        second_factor.cookies.extend(gated.cookies)
         return second_factor
     session, cookie_value = container.sessions().start(
         tenant_id,

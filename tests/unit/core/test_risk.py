@@ -107,10 +107,11 @@ def test_breached_password_is_a_signal() -> None:
 
 def test_score_thresholds_decide_without_a_matching_rule() -> None:
     assert assess(known(), attempt(device="d2"), policy()).decision == "allow"  # 25 < 40
-    assert assess(known(), attempt(device="d2", breached_password=True), policy()).decision == "mfa"  # 70
+    assert assess(known(), attempt(device="d2", breached_password=True), policy()).decision == "mfa"  # 55
+    assert assess(known(), attempt(breached_password=True), policy()).decision == "allow"  # 30
     travelled = attempt(location=SYDNEY, country="AU", device="d2")  # 70 + 20 + 25
     assert assess(known(), travelled, policy()).decision == "mfa"
-    worst = attempt(location=SYDNEY, country="AU", device="d2", breached_password=True)  # + 45
+    worst = attempt(location=SYDNEY, country="AU", device="d2", breached_password=True, account_failures=3)  # + 55
     assert assess(known(), worst, policy()).decision == "block"
     assert assess(known(), attempt(device="d2"), policy(weights={"new_device": 50})).decision == "mfa"
 

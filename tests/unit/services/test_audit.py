@@ -76,5 +76,24 @@ def test_list_passes_the_query_through(repository: MemoryAudit) -> None:
     nodes = frozenset({NodeId("n-1")})
     AuditService(repository).list(TenantId("t1"), limit=5, before="1700000000000-0123456789abcdef", node_ids=nodes)
     assert repository.queries == [
-        {"tenant_id": "t1", "limit": 5, "before": "1700000000000-0123456789abcdef", "action": None, "node_ids": nodes}
+        {
+            "tenant_id": "t1",
+            "limit": 5,
+            "before": "1700000000000-0123456789abcdef",
+            "action": None,
+            "node_ids": nodes,
+            "subject": None,
+            "since": None,
+        }
     ]
+
+
+def test_a_time_range_becomes_event_id_bounds_and_the_user_filter_is_checked(repository: MemoryAudit) -> None:
+    service = AuditService(repository)
+    service.list(TenantId("t1"), subject="u-1", since=1_700_000_000, until=1_700_000_099)
+    query = repository.queries[-1]
+    assert (query["subject"], query["since"], query["before"]) == ("u-1", "1700000000000", "1700000100000")
+    with pytest.raises(InvalidInput):
+        service.list(TenantId("t1"), subject="no spaces or; semicolons")
+    with pytest.raises(InvalidInput):
+        service.list(TenantId("t1"), since=-1)

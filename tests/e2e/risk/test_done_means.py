@@ -1,0 +1,166 @@
+"""The issue's "done means", in headless Chromium against the seeded demo tenant: alice signs in at home (Berlin,
+a remembered browser: no second factor asked), then an hour later from Sydney, and that sign-in asks for her
+TOTP; the tenant admin sees the event with its signals, and the dashboard shows the day's sign-ins."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the module-scoped browser fixture
+from tests.e2e.risk.conftest import BERLIN, SYDNEY
+from tests.support.oidc_client import jwt_claims
+
+pytestmark = [pytest.mark.stack, pytest.mark.browser]
+
+
+@pytest.fixture
+def demo(live_server: str) -> Iterator[dict[str, Any]]:
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+    from infra.local.seed import seed_demo
+
+    info = seed_demo(live_server)
+    yield info
+    # alice is shared by every test of the session: leave her as seeded (no factor, no sign-in history).
+    tenant_id = TenantId("demo")
+    alice = container.accounts().find_by_email(tenant_id, info["user_email"])
+    for enrollment in container.mfa().enrollments(tenant_id, alice, active_only=False):
+        container._mfa_repository().remove_enrollment(tenant_id, alice.user_id, enrollment)
+    container.risk().forget(tenant_id, alice.user_id)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    from chalicelib.core import clock as server_clock
+
+    server_clock.reset()
+    yield server_clock
+    server_clock.reset()
+
+
+def totp(secret: str, clock: Any) -> str:
+    import pyotp
+
+    return str(pyotp.TOTP(secret).at(clock.now()))
+
+
+def authorize_url(demo: dict[str, Any]) -> str:
+    params = {
+        "client_id": "demo-web",
+        "redirect_uri": demo["web_redirect_uri"],
+        "response_type": "code",
+        "scope": "openid profile email",
+        "state": secrets.token_urlsafe(8),
+        "prompt": "login",
+    }
+    return f"{demo['issuer']}/authorize?{urlencode(params)}"
+
+
+def id_token(demo: dict[str, Any], browser: BrowserSession) -> dict[str, Any]:
+    cells = browser.page.locator("#callback-params td[data-name]")
+    received = {cells.nth(i).get_attribute("data-name") or "": cells.nth(i).inner_text() for i in range(cells.count())}
+    response = requests.post(
+        f"{demo['issuer']}/token",
+        data={"grant_type": "authorization_code", "code": received["code"], "redirect_uri": demo["web_redirect_uri"]},
+        auth=(demo["web_client_id"], demo["web_client_secret"]),
+        timeout=15,
+    )
+    assert response.status_code == 200, response.text
+    return jwt_claims(response.json()["id_token"])
+
+
+def admin_token(demo: dict[str, Any]) -> str:
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    client, secret = container.clients().create(
+        TenantId("demo"),
+        name="Risk admin",
+        client_type="service",
+        scopes=["admin"],
+        client_id=f"adm-{secrets.token_hex(4)}",
+    )
+    response = requests.post(
+        f"{demo['issuer']}/token",
+        data={"grant_type": "client_credentials", "scope": "admin"},
+        auth=(client.client_id, secret or ""),
+        timeout=15,
+    )
+    return str(response.json()["access_token"])
+
+
+def test_far_away_sign_in_an_hour_later_asks_for_a_second_factor(
+    chromium: Callable[..., BrowserSession],  # noqa: F811
+    demo: dict[str, Any],
+    clock: Any,
+) -> None:
+    browser = chromium()
+    page = browser.page
+    browser.context.set_extra_http_headers(BERLIN)
+    # At home: alice signs in and sets up an authenticator app.
+    page.goto(authorize_url(demo))
+    browser.sign_in(demo["user_email"], demo["user_password"])
+    page.wait_for_url(f"{demo['web_redirect_uri']}?*")
+    page.goto(f"{demo['issuer']}/mfa/factors")
+    page.click("#enroll-methods a[href*='/mfa/enroll/totp']")
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    page.fill("#code", totp(secret, clock))
+    page.click("button[type=submit]")
+    page.click("a.button")
+    # She signs in with it once and lets the browser remember this device ...
+    clock.advance(30)
+    page.goto(authorize_url(demo))
+    browser.sign_in(demo["user_email"], demo["user_password"])
+    page.fill("#code", totp(secret, clock))
+    page.check("#remember")
+    page.click("button[value=verify]")
+    page.wait_for_url(f"{demo['web_redirect_uri']}?*")
+    # ... so at home the password is enough.
+    page.goto(authorize_url(demo))
+    browser.sign_in(demo["user_email"], demo["user_password"])
+    page.wait_for_url(f"{demo['web_redirect_uri']}?*")
+    assert id_token(demo, browser)["amr"] == ["pwd"]
+
+    # An hour later, the same browser signs in from Sydney: the risk engine asks for the second factor.
+    clock.advance(3600)
+    browser.context.set_extra_http_headers(SYDNEY)
+    page.goto(authorize_url(demo))
+    browser.sign_in(demo["user_email"], demo["user_password"])
+    assert page.locator("h1").inner_text() == "Verify it's you"
+    page.fill("#code", totp(secret, clock))
+    page.click("button[value=verify]")
+    page.wait_for_url(f"{demo['web_redirect_uri']}?*")
+    assert id_token(demo, browser)["amr"] == ["pwd", "otp", "mfa"]
+
+    # The tenant admin sees the sign-in with its decision and signals ...
+    token = admin_token(demo)
+    events = requests.get(
+        f"{demo['issuer']}/admin/audit",
+        params={"type": "signin.success", "limit": "20"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=15,
+    ).json()["events"]
+    sydney = next(e for e in events if e["details"].get("country") == "AU")
+    assert sydney["details"]["risk_decision"] == "mfa"
+    assert "impossible_travel" in sydney["details"]["risk_signals"].split()
+    assert sydney["details"]["distance_km"] > 15000
+
+    # ... and the dashboard shows the day's sign-ins (counted from the audit stream).
+    from infra.local.audit_stream import AuditStreamPoller
+
+    AuditStreamPoller().poll_once()
+    page.goto(f"{demo['issuer']}/admin/dashboard")
+    page.fill("input[name=token]", token)
+    page.click("button")
+    assert page.locator("svg").count() == 3
+    today = requests.get(
+        f"{demo['issuer']}/admin/analytics", headers={"Authorization": f"Bearer {token}"}, timeout=15
+    ).json()["days"][-1]
+    assert today["signins"] >= 4
+    assert f"{today['day']}: {today['signins']}" in page.locator("figure").first.inner_html()
