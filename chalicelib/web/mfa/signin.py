@@ -325,8 +325,9 @@ def _finish(
         )
         cookies.append(session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds"))))
         cookies.append(device_cookie(tenant_id, context, user.user_id))
-        events.append(container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="mfa"))
-        risk_gate.record_completed_sign_in(http, tenant_id, client, user, pending, amr)
+        risk_details = risk_gate.record_completed_sign_in(http, tenant_id, client, user, pending, amr)
+        event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="mfa")
+        events.append(risk_gate.with_details(event, risk_details))
     if client is None or request is None:
         if new_session:
             sessions.store(session)

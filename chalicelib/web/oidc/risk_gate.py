@@ -138,13 +138,12 @@ def record_completed_sign_in(
     user: User,
     pending: dict[str, Any],
     amr: tuple[str, ...],
-) -> None:
-    """A password sign-in finished with its second factor: remember it and record its ``signin.success``."""
+) -> dict[str, Any]:
+    """A password sign-in finished with its second factor: remember it in the user's history; returns the risk
+    decision and signals to add to the sign-in's one ``signin.success`` event (the caller records it)."""
     carried = pending.get("rk")
     if not isinstance(carried, dict):
-        return
-    from chalicelib.web.oidc.signin_activity import sign_in_context
-
+        return {}
     place = carried.get("loc")
     location = Location(float(place[0]), float(place[1]), str(carried.get("c", ""))) if place else None
     attempt = Attempt(
@@ -154,15 +153,18 @@ def record_completed_sign_in(
         country=str(carried.get("c", "")),
         device=str(carried.get("d", "")),
     )
+    found = carried.get("det")
+    details: dict[str, Any] = found if isinstance(found, dict) else {}
     try:
         container.risk().record_completed(tenant_id, user.user_id, attempt)
-        context = sign_in_context(http, client.client_id if client else "")
-        event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="pwd")
-        found = carried.get("det")
-        details: dict[str, Any] = found if isinstance(found, dict) else {}
-        container.sign_in_activity().record(replace(event, details={**event.details, **details}))
-    except Exception:  # the user is signed in: losing the history update or its event must not undo it
-        log.exception("sign-in after a second factor could not be recorded")
+    except Exception:  # the user is signed in: losing the history update must not undo it
+        log.exception("sign-in after a second factor could not be recorded in the risk history")
+    return details
+
+
+def with_details(event: AuditEvent, details: dict[str, Any]) -> AuditEvent:
+    """The sign-in event with the risk details a second-factor step carried."""
+    return replace(event, details={**event.details, **details}) if details else event
 
 
 def complete_sign_in(tenant_id: TenantId, user: User, gated: GatedSignIn) -> None:

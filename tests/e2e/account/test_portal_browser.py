@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.account.conftest import refresh, sign_in_tokens, tenant_user
 from tests.e2e.account.test_privacy import export_link
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
 def open_portal(browser: BrowserSession, provider: Provider, user: E2EUser, path: str = "") -> None:
     browser.page.goto(f"{provider.issuer}/account{path}")
-    assert browser.page.locator("#email").is_visible(), "expected the sign-in page"
+    expect(browser.page.locator("#email")).to_be_visible()
     browser.sign_in(user.email, user.password)
     browser.page.wait_for_selector("#signed-in-as")
     assert user.email in browser.page.inner_text("#signed-in-as")
@@ -57,7 +58,7 @@ def test_demo_user_walks_through_the_portal(
 
     page.click("#nav-consents")
     row = page.locator(f'#consents tr[data-client="{partner.client_id}"]')
-    assert row.count() == 1
+    expect(row).to_have_count(1)
     with page.expect_download() as receipt_download:
         page.locator("#receipts li a").first.click()
     receipt = json.loads(Path(receipt_download.value.path()).read_text())
@@ -80,9 +81,9 @@ def test_demo_user_walks_through_the_portal(
     assert all(c["client_id"] != partner.client_id for c in data["consents"])
 
     page.click("#sign-out")
-    assert page.locator("#signed-out-message").is_visible()
+    expect(page.locator("#signed-out-message")).to_be_visible()
     page.goto(f"{op.issuer}/account")
-    assert page.locator("#email").is_visible()
+    expect(page.locator("#email")).to_be_visible()
     assert browser.console_errors == []
 
 
@@ -102,7 +103,7 @@ def test_portal_edits_revokes_a_session_and_changes_the_password(
 
     page.fill("#family_name", "x" * 300)
     page.click("#save-profile")
-    assert page.locator("#family_name-error").is_visible()
+    expect(page.locator("#family_name-error")).to_be_visible()
     page.fill("#family_name", "Portal-Smith")
     page.click("#save-profile")
     assert page.input_value("#family_name") == "Portal-Smith"
@@ -114,7 +115,7 @@ def test_portal_edits_revokes_a_session_and_changes_the_password(
 
     page.click("#nav-sessions")
     windows = page.locator("#sessions tr[data-session]", has_text="Windows")
-    assert windows.count() == 1
+    expect(windows).to_have_count(1)
     windows.locator("button").click()
     assert "Signed out" in page.inner_text("#notice")
     assert refresh(op, first_party, elsewhere.refresh_token).json()["error"] == "invalid_grant"
@@ -123,17 +124,17 @@ def test_portal_edits_revokes_a_session_and_changes_the_password(
     page.fill("#current_password", "not-the-password")
     page.fill("#new_password", "Quite-Long-Passphrase-77")
     page.click("#change-password")
-    assert page.locator("#current_password-error").is_visible()
+    expect(page.locator("#current_password-error")).to_be_visible()
     page.fill("#current_password", user.password)
     page.fill("#new_password", "Quite-Long-Passphrase-77")
     page.click("#change-password")
     assert "password was changed" in page.inner_text("#notice")
     page.click("#nav-activity")
-    assert page.locator('#activity tr[data-event="account.password_changed"]').count() == 1
+    expect(page.locator('#activity tr[data-event="account.password_changed"]')).to_have_count(1)
 
     page.click("#nav-sessions")
     page.click("#sign-out-everywhere")
-    assert page.locator("#signed-out-message").is_visible()
+    expect(page.locator("#signed-out-message")).to_be_visible()
     page.goto(f"{op.issuer}/account")
     assert page.locator("#email").is_visible()  # the portal's own session ended too
 
@@ -174,7 +175,7 @@ def test_portal_account_deletion(
     page = browser.page
     page.fill("#password", "wrong-password-xyz")
     page.click("#delete-account")
-    assert page.locator("#password-error").is_visible()
+    expect(page.locator("#password-error")).to_be_visible()
     page.fill("#password", user.password)
     page.click("#delete-account")
     assert "scheduled for deletion" in page.inner_text("#signed-out-message")

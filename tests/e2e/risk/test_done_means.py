@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.stack, pytest.mark.browser]
 def demo(live_server: str) -> Iterator[dict[str, Any]]:
     from chalicelib import container
     from chalicelib.core.ids import TenantId
-    from infra.local.seed import seed_demo
+    from tests.support.demo import seeded_demo
 
-    info = seed_demo(live_server)
+    info = seeded_demo(live_server)
     yield info
     # alice is shared by every test of the session: leave her as seeded (no factor, no sign-in history).
     tenant_id = TenantId("demo")
