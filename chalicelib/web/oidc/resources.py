@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from chalicelib import container
+from chalicelib.core.entities import Client
 from chalicelib.core.errors import TokenInvalid
 from chalicelib.core.ids import TenantId
+from chalicelib.services.audit import Actor
 from chalicelib.services.tokens import issuer_url
 from chalicelib.web.errors import (
     NO_STORE,
@@ -17,6 +21,8 @@ from chalicelib.web.errors import (
 )
 from chalicelib.web.http import FORM, HttpRequest, HttpResponse, json_response, single
 from chalicelib.web.oidc.client_auth import authenticate_client
+
+log = logging.getLogger(__name__)
 
 TOKEN_TYPE_HINTS = ("access_token", "refresh_token")
 
@@ -73,7 +79,21 @@ def revocation_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
     token, hint = _token_and_hint(request)
     client = authenticate_client(request, tree.tenant_id, "revocation_endpoint")
     container.authorization().revoke(tree.tenant_id, client, token, hint)
+    _record_revocation(request, tree.tenant_id, client, hint)
     return HttpResponse(200, "", dict(NO_STORE))
+
+
+def _record_revocation(request: HttpRequest, tenant_id: TenantId, client: Client, hint: str | None) -> None:
+    """A ``token.revoke`` event by the client (RFC 7009 does not say whether the token was known: neither do we)."""
+    try:
+        container.audit().record(
+            Actor(tenant_id, client.client_id, client.tier_node_id, request.source_ip, request.user_agent),
+            "token.revoke",
+            client.client_id,
+            details={"client_id": client.client_id, "hint": hint or ""},
+        )
+    except Exception:
+        log.exception("token.revoke event could not be stored")
 
 
 @oauth_endpoint

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib import container
 from chalicelib.core import clock
@@ -196,8 +196,29 @@ def count_failed_sign_in(http: HttpRequest, tenant_id: TenantId, email: str, set
     container.risk().record_failed_sign_in(tenant_id, email, http.source_ip, settings, user_agent=http.user_agent)
 
 
+def record_user_event(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    user_id: str,
+    node_id: NodeId,
+    action: str,
+    details: dict[str, Any],
+    *,
+    outcome: Literal["success", "failure"] = "success",
+) -> None:
+    """An event about an end user (indexed per user); losing it is logged, never an error for the request."""
+    _record_user_event(http, tenant_id, user_id, node_id, action, details, outcome=outcome)
+
+
 def _record_user_event(
-    http: HttpRequest, tenant_id: TenantId, user_id: str, node_id: NodeId, action: str, details: dict[str, Any]
+    http: HttpRequest,
+    tenant_id: TenantId,
+    user_id: str,
+    node_id: NodeId,
+    action: str,
+    details: dict[str, Any],
+    *,
+    outcome: Literal["success", "failure"] = "failure",
 ) -> None:
     audit = container.audit()
     try:
@@ -209,7 +230,7 @@ def _record_user_event(
                 node_id=node_id,
                 source_ip=http.source_ip,
                 user_agent=http.user_agent,
-                outcome="failure",
+                outcome=outcome,
                 details=details,
             )
         )

@@ -174,6 +174,8 @@ def _consent(http: HttpRequest, tenant: str) -> HttpResponse:
     if decision != "allow":
         raise fail(tenant_id, request, AccessDenied("The user denied the request."))
     container.consent().grant(tenant_id, client, user.user_id, request.scope)
+    details = {"client_id": client.client_id, "scope": " ".join(request.scope)}
+    risk_gate.record_user_event(http, tenant_id, user.user_id, user.tier_node_id, "consent.granted", details)
     return redirect(code_redirect(tenant_id, client, request, user, session, new_session=False))
 
 

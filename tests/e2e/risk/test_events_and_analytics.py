@@ -142,3 +142,38 @@ def test_events_are_queryable_by_user_type_and_time_range(risk_tenant: Callable[
     late = tenant.audit(since=str(newest))
     assert [e["target"] for e in late] == [other.user_id]
     assert len(tenant.audit(limit="1")) == 1
+
+
+def test_consent_and_token_revocation_are_events(risk_tenant: Callable[..., RiskTenant], live_server: str) -> None:
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    tenant = risk_tenant()
+    third_party, secret = container.clients().create(
+        TenantId(tenant.slug),
+        name="Partner",
+        client_type="confidential",
+        redirect_uris=[tenant.redirect_uri],
+        scopes=["openid", "email"],
+        client_id="partner",
+    )
+    with requests.Session() as browser:
+        page = tenant.op.authorize(browser, {**tenant.params(), "client_id": "partner", "scope": "openid email"})
+        consent = tenant.op.login(browser, page, tenant.user.email, tenant.user.password)
+        granted = tenant.op.consent(browser, consent, "allow")
+        assert granted.status_code == 303
+    [event] = tenant.audit(type="consent.granted")
+    assert event["target"] == tenant.user.user_id and event["details"] == {
+        "client_id": "partner",
+        "scope": "openid email",
+    }
+    with requests.Session() as browser:
+        tokens = tenant.tokens(tenant.code_of(tenant.login(browser)))
+    revoked = tenant.op.revoke(
+        tokens["refresh_token"], (tenant.client_id, tenant.secret), token_type_hint="refresh_token"
+    )
+    assert revoked.status_code == 200
+    [event] = tenant.audit(type="token.revoke")
+    assert event["actor"] == tenant.client_id and event["details"]["hint"] == "refresh_token"
+    assert tokens["refresh_token"] not in json.dumps(event) and secret not in json.dumps(event)
+    assert third_party.client_id == "partner" and live_server
