@@ -256,6 +256,7 @@ def roles() -> RoleService:
     return RoleService(repository, tenants())
 
 
+@cache
 def identity_providers() -> IdentityProviderService:
     from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
     from chalicelib.storage.identity_providers_repository import DynamoIdentityProviderRepository
@@ -275,6 +276,7 @@ def saml_sp() -> SamlSpService:
     return SamlSpService(repository, encryption)
 
 
+@cache
 def http_client() -> ports.HttpClient:
     from chalicelib.outbound.http_client import Urllib3HttpClient
 
@@ -475,6 +477,7 @@ def account_deletion() -> AccountDeletionService:
     )
 
 
+@cache
 def passkeys() -> PasskeyService:
     return PasskeyService(mfa(), _mfa_repository())
 
