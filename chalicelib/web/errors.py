@@ -387,40 +387,57 @@ ADMIN_STATUS: dict[type[Exception], tuple[int, str]] = {
 }
 
 
-def admin_endpoint(handler: Handler) -> Handler:
-    """``{"error", "error_description", "fields"?}`` JSON errors; 401 and 403 carry a Bearer challenge."""
+def json_api_endpoint(
+    statuses: dict[type[Exception], tuple[int, str]], realm: str, label: str
+) -> Callable[[Handler], Handler]:
+    """The JSON APIs behind a bearer token (admin, account): ``{"error", "error_description", "fields"?}`` errors
+    from ``statuses`` (by MRO); 401/403 carry a Bearer challenge (RFC 6750), 429 a Retry-After."""
 
-    @functools.wraps(handler)
-    def wrapper(request: HttpRequest, tenant: str, *args: Any) -> HttpResponse:
-        try:
-            return handler(request, tenant, *args)
-        except Exception as error:
-            found = next((ADMIN_STATUS[c] for c in type(error).__mro__ if c in ADMIN_STATUS), None)
-            if found is None:
-                log.exception("unhandled error in the admin API")
-                return json_response({"error": "server_error"}, 500, dict(NO_STORE))
-            status, code = found
-            if isinstance(error, BadRequest):
-                status = error.status
-            if isinstance(error, OAuthError) and error.status not in (401, 403):
-                status = error.status
-            description = str(getattr(error, "public", "") or getattr(error, "description", "") or error)
-            if isinstance(error, MissingBearer):
-                description = "An access token is required."
-            body: dict[str, Any] = {"error": code, "error_description": description}
-            if isinstance(error, domain.InvalidInput) and error.fields:
-                body["fields"] = error.fields
-            headers = dict(NO_STORE)
-            if status in (401, 403):
-                challenge = f'Bearer realm="admin/{safe_realm(tenant)}"'
-                if not isinstance(error, MissingBearer):
-                    challenge += f', error="{code if status == 401 else "insufficient_scope"}"'
-                headers["WWW-Authenticate"] = challenge
-            if isinstance(error, domain.DomainError):
-                log.info("admin error: %s %s", type(error).__name__, error.detail)
-            return json_response(body, status, headers)
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(request: HttpRequest, tenant: str, *args: Any) -> HttpResponse:
+            try:
+                return handler(request, tenant, *args)
+            except Exception as error:  # noqa: BLE001 - the one place these APIs turn any failure into JSON
+                return _json_api_error(error, statuses, f"{realm}/{safe_realm(tenant)}", label)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+def _json_api_error(
+    error: Exception, statuses: dict[type[Exception], tuple[int, str]], realm: str, label: str
+) -> HttpResponse:
+    found = next((statuses[c] for c in type(error).__mro__ if c in statuses), None)
+    if found is None:
+        log.exception("unhandled error in the %s", label)
+        return json_response({"error": "server_error"}, 500, dict(NO_STORE))
+    status, code = found
+    if isinstance(error, BadRequest):
+        status = error.status
+    if isinstance(error, OAuthError) and error.status not in (401, 403):
+        status = error.status
+    description = str(getattr(error, "public", "") or getattr(error, "description", "") or error)
+    if isinstance(error, MissingBearer):
+        description = "An access token is required."
+    body: dict[str, Any] = {"error": code, "error_description": description}
+    if isinstance(error, domain.InvalidInput) and error.fields:
+        body["fields"] = error.fields
+    headers = dict(NO_STORE)
+    if isinstance(error, domain.RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    if status in (401, 403):
+        challenge = f'Bearer realm="{realm}"'
+        if not isinstance(error, MissingBearer):
+            challenge += f', error="{code if status == 401 else "insufficient_scope"}"'
+        headers["WWW-Authenticate"] = challenge
+    if isinstance(error, domain.DomainError):
+        log.info("%s error: %s %s", label, type(error).__name__, error.detail)
+    return json_response(body, status, headers)
+
+
+admin_endpoint = json_api_endpoint(ADMIN_STATUS, "admin", "admin API")
 
 
 # --- SAML 2.0 service provider (HTML error pages) ----------------------------------------------------------------
@@ -494,39 +511,4 @@ ACCOUNT_STATUS: dict[type[Exception], tuple[int, str]] = {
 }
 
 
-def account_endpoint(handler: Handler) -> Handler:
-    """``{"error", "error_description", "fields"?}`` JSON errors; 401/403 carry a Bearer challenge (RFC 6750)."""
-
-    @functools.wraps(handler)
-    def wrapper(request: HttpRequest, tenant: str, *args: Any) -> HttpResponse:
-        try:
-            return handler(request, tenant, *args)
-        except Exception as error:
-            found = next((ACCOUNT_STATUS[c] for c in type(error).__mro__ if c in ACCOUNT_STATUS), None)
-            if found is None:
-                log.exception("unhandled error in the account API")
-                return json_response({"error": "server_error"}, 500, dict(NO_STORE))
-            status, code = found
-            if isinstance(error, BadRequest):
-                status = error.status
-            if isinstance(error, OAuthError) and error.status not in (401, 403):
-                status = error.status
-            description = str(getattr(error, "public", "") or getattr(error, "description", "") or error)
-            if isinstance(error, MissingBearer):
-                description = "An access token is required."
-            body: dict[str, Any] = {"error": code, "error_description": description}
-            if isinstance(error, domain.InvalidInput) and error.fields:
-                body["fields"] = error.fields
-            headers = dict(NO_STORE)
-            if isinstance(error, domain.RateLimited):
-                headers["Retry-After"] = str(error.retry_after)
-            if status in (401, 403):
-                challenge = f'Bearer realm="account/{safe_realm(tenant)}"'
-                if not isinstance(error, MissingBearer):
-                    challenge += f', error="{code if status == 401 else "insufficient_scope"}"'
-                headers["WWW-Authenticate"] = challenge
-            if isinstance(error, domain.DomainError):
-                log.info("account API error: %s %s", type(error).__name__, error.detail)
-            return json_response(body, status, headers)
-
-    return wrapper
+account_endpoint = json_api_endpoint(ACCOUNT_STATUS, "account", "account API")
