@@ -7,7 +7,9 @@ thousand users; beyond that, filters on ``userName``/``externalId`` need their o
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.core.entities import User
 from chalicelib.core.errors import AlreadyExists, Conflict, NotFound
@@ -16,7 +18,7 @@ from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
 from chalicelib.storage.models import EmailLoginItem, MainItem, UserItem
-from chalicelib.storage.users_repository import LOGIN, normalize_email, to_user, user_item_for, user_key
+from chalicelib.storage.users_repository import LOGIN, normalize_email, to_user, user_key
 
 
 class DynamoProvisioningRepository:
@@ -35,12 +37,13 @@ class DynamoProvisioningRepository:
         stored email is no longer ``previous_email``."""
         old_email = normalize_email(previous_email)
         new_email = normalize_email(user.email)
-        item = user_item_for(user, new_email)
+        item = UserItem(*user_key(user.tenant_id, user.user_id))
+        actions = _account_fields(user, new_email)
         same_user = MainItem.pk.exists() & (UserItem.email == old_email)
         if old_email == new_email:
             try:
-                item.save(condition=same_user)
-            except PutError as error:
+                item.update(actions=actions, condition=same_user)
+            except UpdateError as error:
                 if is_condition_failure(error):
                     raise Conflict(detail="user gone or changed") from error
                 raise
@@ -64,7 +67,7 @@ class DynamoProvisioningRepository:
             with transaction() as tx:
                 tx.delete(old, condition=EmailLoginItem.user_id == user.user_id)
                 tx.save(moved, condition=MainItem.pk.does_not_exist())
-                tx.save(item, condition=same_user)
+                tx.update(item, actions=actions, condition=same_user)
         except TransactWriteError as error:
             failed = cancelled_indexes(error)
             if failed == [1]:
@@ -93,3 +96,25 @@ class DynamoProvisioningRepository:
                 raise Conflict(detail="user changed while deleting") from error
             raise
         return True
+
+
+def _account_fields(user: User, email: str) -> list[Any]:
+    """SET/REMOVE actions for the attributes provisioning owns. The MFA factor summary, the deletion schedule and
+    the forgotten-devices mark belong to other services, which change them with their own conditional updates:
+    a full-item write here could silently undo an enrolment made between our read and this write."""
+    optional: list[tuple[Any, Any]] = [
+        (UserItem.phone_number, user.phone_number),
+        (UserItem.external_id, user.external_id),
+        (UserItem.enterprise, user.enterprise or None),
+        (UserItem.anonymous, True if user.anonymous else None),
+    ]
+    return [
+        UserItem.email.set(email),
+        UserItem.email_verified.set(user.email_verified),
+        UserItem.status.set(user.status),
+        UserItem.profile.set(user.profile),
+        UserItem.tier_node_id.set(user.tier_node_id),
+        UserItem.phone_number_verified.set(user.phone_number_verified),
+        UserItem.updated_at.set(user.updated_at),
+        *(attribute.set(value) if value is not None else attribute.remove() for attribute, value in optional),
+    ]

@@ -84,3 +84,33 @@ def test_delete_removes_the_user_and_its_guard(tenants: tuple[str, str]) -> None
     with pytest.raises(NotFound):
         container.accounts().get(tid, user.user_id)
     assert _create(a, email).user_id != user.user_id  # the address is free again
+
+
+@pytest.mark.parametrize("email_changes", [False, True])
+def test_replace_keeps_what_other_services_wrote_meanwhile(tenants: tuple[str, str], email_changes: bool) -> None:
+    """An admin edit that read the user before an MFA enrolment, a deletion request or a "forget devices" must
+    not undo them: provisioning writes only the attributes it owns."""
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+    from chalicelib.storage.models import UserItem
+    from chalicelib.storage.provisioning_repository import DynamoProvisioningRepository
+    from chalicelib.storage.users_repository import user_key
+
+    a, _ = tenants
+    tid = TenantId(a)
+    email = f"race-{uuid.uuid4().hex[:8]}@example.org"
+    read_by_admin = _create(a, email)
+    UserItem(*user_key(tid, read_by_admin.user_id)).update(
+        actions=[
+            UserItem.mfa_factors.add({"totp:enrolled-meanwhile"}),
+            UserItem.deletion_scheduled_at.set(1234),
+            UserItem.devices_forgotten_at.set(5678),
+        ]
+    )
+    new_email = f"renamed-{uuid.uuid4().hex[:8]}@example.org" if email_changes else email
+    edited = replace(read_by_admin, email=new_email, profile={"given_name": "Edited"}, phone_number=None)
+    DynamoProvisioningRepository().replace_user(edited, previous_email=email)
+    stored = container.accounts().get(tid, read_by_admin.user_id)
+    assert stored.profile == {"given_name": "Edited"} and stored.email == new_email
+    assert stored.mfa_factors == ("totp:enrolled-meanwhile",)
+    assert (stored.deletion_scheduled_at, stored.devices_forgotten_at) == (1234, 5678)
