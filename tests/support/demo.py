@@ -4,7 +4,10 @@ fixtures that already hold it (every e2e package asks for the demo through here)
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 
 @functools.cache
@@ -12,3 +15,26 @@ def seeded_demo(live_server: str) -> dict[str, Any]:
     from infra.local.seed import seed_demo
 
     return seed_demo(live_server)
+
+
+@pytest.fixture
+def alice_as_seeded(live_server: str) -> Iterator[None]:
+    """Put the demo user back as seeded after the test (no factor, no sign-in history): the whole session shares
+    her. Use with ``@pytest.mark.usefixtures("alice_as_seeded")``."""
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    info = seeded_demo(live_server)
+    yield
+    tenant_id = TenantId("demo")
+    alice = container.accounts().find_by_email(tenant_id, info["user_email"])
+    for enrollment in container.mfa().enrollments(tenant_id, alice, active_only=False):
+        container._mfa_repository().remove_enrollment(tenant_id, alice.user_id, enrollment)
+    container.risk().forget(tenant_id, alice.user_id)
+
+
+def totp(secret: str, clock: Any) -> str:
+    """The TOTP code for ``secret`` at the server clock's current time."""
+    import pyotp
+
+    return str(pyotp.TOTP(secret).at(clock.now()))

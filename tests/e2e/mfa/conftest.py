@@ -92,6 +92,13 @@ def browser() -> Iterator[requests.Session]:
         yield session
 
 
+@pytest.fixture(scope="session")
+def demo(live_server: str) -> dict[str, Any]:
+    from tests.support.demo import seeded_demo
+
+    return seeded_demo(live_server)
+
+
 @pytest.fixture
 def clock() -> Iterator[Any]:
     from chalicelib.core import clock as server_clock

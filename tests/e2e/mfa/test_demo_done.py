@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,40 +15,11 @@ import requests
 from playwright.sync_api import expect
 
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the module-scoped browser fixture
+from tests.support.demo import alice_as_seeded, totp  # noqa: F401 - alice_as_seeded is a fixture
 from tests.support.oidc_client import jwt_claims, pkce_pair
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 MOBILE_REDIRECT = "com.example.demo:/callback"
-
-
-@pytest.fixture
-def demo(live_server: str) -> Iterator[dict[str, Any]]:
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-    from tests.support.demo import seeded_demo
-
-    info = seeded_demo(live_server)
-    yield info
-    # alice is shared by every test of the session: leave her without factors, as seeded.
-    tenant_id = TenantId("demo")
-    alice = container.accounts().find_by_email(tenant_id, info["user_email"])
-    for enrollment in container.mfa().enrollments(tenant_id, alice, active_only=False):
-        container._mfa_repository().remove_enrollment(tenant_id, alice.user_id, enrollment)
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    from chalicelib.core import clock as server_clock
-
-    server_clock.reset()
-    yield server_clock
-    server_clock.reset()
-
-
-def totp(secret: str, clock: Any) -> str:
-    import pyotp
-
-    return str(pyotp.TOTP(secret).at(clock.now()))
 
 
 def web_authorize(demo: dict[str, Any]) -> tuple[str, dict[str, str]]:
@@ -132,6 +103,7 @@ def sms_code_from_outbox(demo: dict[str, Any], number: str) -> str:
     return re.search(r"\b(\d{6})\b", texts[0]).group(1)  # type: ignore[union-attr]
 
 
+@pytest.mark.usefixtures("alice_as_seeded")
 def test_demo_user_totp_web_sms_mobile_and_recovery_code(
     chromium: Callable[..., BrowserSession],  # noqa: F811
     demo: dict[str, Any],

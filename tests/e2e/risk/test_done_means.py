@@ -5,7 +5,7 @@ TOTP; the tenant admin sees the event with its signals, and the dashboard shows 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,40 +14,10 @@ import requests
 
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the module-scoped browser fixture
 from tests.e2e.risk.conftest import BERLIN, SYDNEY
+from tests.support.demo import alice_as_seeded, totp  # noqa: F401 - alice_as_seeded is a fixture
 from tests.support.oidc_client import jwt_claims
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
-
-
-@pytest.fixture
-def demo(live_server: str) -> Iterator[dict[str, Any]]:
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-    from tests.support.demo import seeded_demo
-
-    info = seeded_demo(live_server)
-    yield info
-    # alice is shared by every test of the session: leave her as seeded (no factor, no sign-in history).
-    tenant_id = TenantId("demo")
-    alice = container.accounts().find_by_email(tenant_id, info["user_email"])
-    for enrollment in container.mfa().enrollments(tenant_id, alice, active_only=False):
-        container._mfa_repository().remove_enrollment(tenant_id, alice.user_id, enrollment)
-    container.risk().forget(tenant_id, alice.user_id)
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    from chalicelib.core import clock as server_clock
-
-    server_clock.reset()
-    yield server_clock
-    server_clock.reset()
-
-
-def totp(secret: str, clock: Any) -> str:
-    import pyotp
-
-    return str(pyotp.TOTP(secret).at(clock.now()))
 
 
 def authorize_url(demo: dict[str, Any]) -> str:
@@ -95,6 +65,7 @@ def admin_token(demo: dict[str, Any]) -> str:
     return str(response.json()["access_token"])
 
 
+@pytest.mark.usefixtures("alice_as_seeded")
 def test_far_away_sign_in_an_hour_later_asks_for_a_second_factor(
     chromium: Callable[..., BrowserSession],  # noqa: F811
     demo: dict[str, Any],
