@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib import container
 from chalicelib.core.digests import constant_time_equals, secret_digest
-from chalicelib.core.entities import Client
+from chalicelib.core.entities import Client, User
 from chalicelib.core.errors import (
     AccountDisabled,
     AccountNotVerified,
@@ -33,6 +33,7 @@ from chalicelib.web.errors import InvalidRequest, page_endpoint
 from chalicelib.web.federation import flow
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single, with_query
 from chalicelib.web.oidc import flow as signin_flow
+from chalicelib.web.oidc import risk_gate
 from chalicelib.web.oidc.authorize import (
     AuthorizationRequest,
     check_client,
@@ -212,29 +213,62 @@ def _link(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> Http
     return redirect(flow.continue_url(tenant_id, login.login_id))
 
 
+def federated_amr(login: FederatedLogin) -> tuple[str, ...]:
+    """``fed``, plus ``mfa`` when the upstream asserted a multi-factor sign-in (OIDC ``amr``; SAML
+    AuthnContextClassRef): the tier's MFA policy counts that as the second factor, as RFC 8176 intends."""
+    upstream_amr = login.upstream.amr if login.upstream else ()
+    return (*FEDERATED_AMR, "mfa") if "mfa" in upstream_amr else FEDERATED_AMR
+
+
 def _sign_in(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> HttpResponse:
-    """Provisioned: issue the session and the code once (a second visit finds the login completed)."""
+    """Provisioned: the same gates as a password sign-in (risk policy, then the tier's MFA policy and the
+    request's ``acr_values``), then the session and the authorization code, once (a second visit finds the login
+    completed)."""
     restored = _restore(tenant_id, login.request)
     login, user = container.federation().finish(tenant_id, login.login_id)
-    node_id = restored[0].tier_node_id if restored else login.node_id
+    client = restored[0] if restored else None
+    node_id = client.tier_node_id if client else login.node_id
     settings = container.tenants().effective(tenant_id, node_id)
+    amr, method = federated_amr(login), f"federated:{login.integration}"
+    gated = risk_gate.assess_federated_sign_in(http, tenant_id, user, settings)
+    if not risk_gate.can_continue(gated, user, settings) or (restored is None and gated.decision == "mfa"):
+        return _refuse(http, tenant_id, login, client, user, gated, method)
     if user.deletion_scheduled_at:
         container.account_deletion().cancel(tenant_id, user)  # signing in cancels a requested deletion
-    context = sign_in_context(http, restored[0].client_id if restored else "")
+    if restored is not None:
+        from chalicelib.web.mfa.signin import after_first_factor
+
+        second_factor = after_first_factor(
+            http,
+            tenant_id,
+            restored[0],
+            restored[1],
+            user,
+            settings,
+            amr=amr,
+            method=method,
+            risk=gated.decision,
+            carry=gated.carry(),
+        )
+        if second_factor is not None:
+            second_factor.cookies.extend(gated.cookies)
+            return second_factor
+    context = sign_in_context(http, client.client_id if client else "")
     session, cookie_value = container.sessions().start(
         tenant_id,
         user,
-        amr=FEDERATED_AMR,
+        amr=amr,
         settings=settings,
         ip=http.source_ip,
         user_agent=http.user_agent,
         location=context.location,
     )
+    risk_gate.complete_sign_in(tenant_id, user, gated)
     activity = container.sign_in_activity()
-    event = activity.success_event(tenant_id, user, context, amr=FEDERATED_AMR, method=f"federated:{login.integration}")
+    event = risk_gate.with_risk(activity.success_event(tenant_id, user, context, amr=amr, method=method), gated)
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
-    cookies = [cookie, device_cookie(tenant_id, context, user.user_id)]
-    if restored is None:
+    cookies = [cookie, device_cookie(tenant_id, context, user.user_id), *gated.cookies]
+    if restored is None:  # IdP-initiated: a session only; the application's own request steps it up if needed
         container.sessions().store(session)
         activity.record(event)
         return _render(http, tenant_id, login, "signed_in", cookies=cookies)
@@ -249,6 +283,33 @@ def _sign_in(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> H
         return consent_page(http, tenant_id, client, request, user, cookies=cookies)
     response = redirect(code_redirect(tenant_id, client, request, user, session, new_session=True, events=[event]))
     response.cookies.extend(cookies)
+    return response
+
+
+def _refuse(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    login: FederatedLogin,
+    client: Client | None,
+    user: User,
+    gated: risk_gate.GatedSignIn,
+    method: str,
+) -> HttpResponse:
+    """The risk policy blocks the sign-in, or wants a second factor this sign-in cannot give (none set up, MFA
+    off for the tier, or an IdP-initiated login with no application request to continue after the factor)."""
+    reason = "risk_blocked" if gated.decision == "block" else "risk_second_factor"
+    risk_gate.record_refusal(http, tenant_id, client, user, gated, reason=reason, method=method)
+    response = _render(
+        http,
+        tenant_id,
+        login,
+        "failed",
+        reason=reason,
+        reason_key=f"federation.failed.{reason}",
+        retry_url=None,
+        status=403,
+    )
+    response.cookies.extend(gated.cookies)
     return response
 
 

@@ -72,7 +72,7 @@ def decide_step(
     )
 
 
-def after_password(
+def after_first_factor(
     http: HttpRequest,
     tenant_id: TenantId,
     client: Client,
@@ -80,22 +80,25 @@ def after_password(
     user: User,
     settings: EffectiveSettings,
     *,
+    amr: tuple[str, ...] = ("pwd",),
+    method: str = "pwd",
     risk: str = "allow",
     carry: dict[str, Any] | None = None,
 ) -> HttpResponse | None:
-    """None when the password is enough; else the challenge page or, without a factor, enrollment. ``risk`` is
-    the risk engine's decision; ``carry`` travels in the sealed challenge state to the end of the sign-in."""
-    step = decide_step(http, tenant_id, user, ("pwd",), acr_values(request), settings, risk)
+    """None when the first factor (``amr``: the password, or a federated sign-in with what the upstream asserted)
+    is enough; else the challenge page or, without a factor, enrollment. ``risk`` is the risk engine's decision;
+    ``carry`` travels in the sealed challenge state to the end of the sign-in."""
+    step = decide_step(http, tenant_id, user, amr, acr_values(request), settings, risk)
     if step.action == "none":
         return None
     if step.action == "challenge":
-        pending = {"uid": user.user_id, "amr": ["pwd"], "at": clock.now(), "sid": None, **(carry or {})}
+        pending = {"uid": user.user_id, "amr": list(amr), "at": clock.now(), "sid": None, **(carry or {})}
         return start_challenge(http, tenant_id, client, request.to_params(), user, pending, settings)
     context = sign_in_context(http, client.client_id)
     session, cookie_value = container.sessions().start(
         tenant_id,
         user,
-        amr=("pwd",),
+        amr=amr,
         settings=settings,
         ip=http.source_ip,
         user_agent=http.user_agent,
@@ -103,7 +106,7 @@ def after_password(
     )
     container.sessions().store(session)
     activity = container.sign_in_activity()
-    activity.record(activity.success_event(tenant_id, user, context, amr=("pwd",), method="pwd"))
+    activity.record(activity.success_event(tenant_id, user, context, amr=amr, method="pwd"))
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
     cookies = [cookie, device_cookie(tenant_id, context, user.user_id)]
     return enrollment_choice(http, tenant_id, client, request, settings, cookies=cookies)

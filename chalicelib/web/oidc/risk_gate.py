@@ -100,6 +100,37 @@ def assess_password_sign_in(
     device_id: str | None = None,
 ) -> GatedSignIn:
     """Assess a sign-in whose password verified. ``device_id``: the native API's; else the browser cookie's."""
+    return _assess(
+        http,
+        tenant_id,
+        result.user,
+        settings,
+        device_id,
+        account_failures=result.account_failures,
+        ip_failures=result.ip_failures,
+        breached_password=is_breached(password),
+    )
+
+
+def assess_federated_sign_in(
+    http: HttpRequest, tenant_id: TenantId, user: User, settings: EffectiveSettings
+) -> GatedSignIn:
+    """Assess a browser sign-in an upstream identity provider vouched for: the same device, place, time and
+    deny-list signals as a password sign-in (the upstream owns the password, so there is no breach check)."""
+    return _assess(http, tenant_id, user, settings, None)
+
+
+def _assess(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    user: User,
+    settings: EffectiveSettings,
+    device_id: str | None,
+    *,
+    account_failures: int = 0,
+    ip_failures: int = 0,
+    breached_password: bool = False,
+) -> GatedSignIn:
     cookies: list[str] = []
     if device_id is None:
         device_id, device_cookie = browser_device(http, tenant_id)
@@ -111,11 +142,11 @@ def assess_password_sign_in(
         location=location,
         country=country,
         device=device_digest(device_id[:MAX_DEVICE_ID]),
-        account_failures=result.account_failures,
-        ip_failures=result.ip_failures,
-        breached_password=is_breached(password),
+        account_failures=account_failures,
+        ip_failures=ip_failures,
+        breached_password=breached_password,
     )
-    risk = container.risk().assess_sign_in(tenant_id, result.user.user_id, attempt, settings)
+    risk = container.risk().assess_sign_in(tenant_id, user.user_id, attempt, settings)
     return GatedSignIn(risk, attempt.device, cookies)
 
 
@@ -178,12 +209,19 @@ def with_risk(event: AuditEvent, gated: GatedSignIn) -> AuditEvent:
 
 
 def record_refusal(
-    http: HttpRequest, tenant_id: TenantId, client: Client, user: User, gated: GatedSignIn, *, reason: str
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client | None,
+    user: User,
+    gated: GatedSignIn,
+    *,
+    reason: str,
+    method: str = "pwd",
 ) -> None:
-    """A ``signin.failure`` event for a sign-in the risk policy refused (the password was right)."""
+    """A ``signin.failure`` event for a sign-in the risk policy refused (the first factor was right)."""
     details: dict[str, Any] = {
-        "client_id": client.client_id,
-        "method": "pwd",
+        "client_id": client.client_id if client else "",
+        "method": method,
         "reason": reason,
         "device": gated.device,
         **details_of(gated.risk.assessment),

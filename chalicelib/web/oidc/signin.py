@@ -98,9 +98,9 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         return _refuse(http, tenant_id, client, request, result.user, gated, email)
     if result.user.deletion_scheduled_at:
         container.account_deletion().cancel(tenant_id, result.user)  # signing in cancels a requested deletion
-    from chalicelib.web.mfa.signin import after_password
+    from chalicelib.web.mfa.signin import after_first_factor
 
-    second_factor = after_password(
+    second_factor = after_first_factor(
         http, tenant_id, client, request, result.user, settings, risk=gated.decision, carry=gated.carry()
     )
     if second_factor is not None:

@@ -24,6 +24,10 @@ FEDERATION_MESSAGES: dict[str, dict[str, str]] = {
         "federation.failed.upstream_denied": "The identity provider did not sign you in.",
         "federation.failed.workflow_failed": "Setting up your account failed. Please try again.",
         "federation.failed.expired": "This sign-in took too long and has expired.",
+        "federation.failed.risk_blocked": "This sign-in was blocked for your protection. Please try again later "
+        "or contact support.",
+        "federation.failed.risk_second_factor": "This sign-in needs a second factor. Please sign in again from the "
+        "application, with a second factor set up for your account.",
         "federation.signed_in.title": "You are signed in",
         "federation.signed_in.text": "You can now return to your application.",
     },
@@ -48,6 +52,10 @@ FEDERATION_MESSAGES: dict[str, dict[str, str]] = {
         "federation.failed.upstream_denied": "Der Identitätsanbieter hat Sie nicht angemeldet.",
         "federation.failed.workflow_failed": "Die Einrichtung Ihres Kontos ist fehlgeschlagen. Bitte erneut versuchen.",
         "federation.failed.expired": "Diese Anmeldung hat zu lange gedauert und ist abgelaufen.",
+        "federation.failed.risk_blocked": "Diese Anmeldung wurde zu Ihrem Schutz blockiert. Bitte versuchen Sie es "
+        "später erneut oder wenden Sie sich an den Support.",
+        "federation.failed.risk_second_factor": "Diese Anmeldung erfordert einen zweiten Faktor. Bitte melden Sie "
+        "sich erneut über die Anwendung an, mit einem für Ihr Konto eingerichteten zweiten Faktor.",
         "federation.signed_in.title": "Sie sind angemeldet",
         "federation.signed_in.text": "Sie können jetzt zu Ihrer Anwendung zurückkehren.",
     },
@@ -73,6 +81,10 @@ FEDERATION_MESSAGES: dict[str, dict[str, str]] = {
         "federation.failed.upstream_denied": "Le fournisseur d\u2019identité ne vous a pas connecté.",
         "federation.failed.workflow_failed": "La préparation de votre compte a échoué. Veuillez réessayer.",
         "federation.failed.expired": "Cette connexion a pris trop de temps et a expiré.",
+        "federation.failed.risk_blocked": "Cette connexion a été bloquée pour votre protection. Réessayez plus "
+        "tard ou contactez le support.",
+        "federation.failed.risk_second_factor": "Cette connexion exige un second facteur. Reconnectez-vous depuis "
+        "l\u2019application, avec un second facteur configuré pour votre compte.",
         "federation.signed_in.title": "Vous êtes connecté",
         "federation.signed_in.text": "Vous pouvez revenir à votre application.",
     },
