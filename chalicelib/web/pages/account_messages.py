@@ -9,7 +9,7 @@ from typing import Final
 ACCOUNT_EN: Final[dict[str, str]] = {
     "account.title": "Your account",
     "account.nav.profile": "Profile",
-    "account.nav.security": "Password",
+    "account.nav.security": "Security",
     "account.nav.sessions": "Devices",
     "account.nav.activity": "Activity",
     "account.nav.consents": "Apps",
@@ -146,7 +146,7 @@ ACCOUNT_EN: Final[dict[str, str]] = {
 ACCOUNT_DE: Final[dict[str, str]] = {
     "account.title": "Ihr Konto",
     "account.nav.profile": "Profil",
-    "account.nav.security": "Passwort",
+    "account.nav.security": "Sicherheit",
     "account.nav.sessions": "Geräte",
     "account.nav.activity": "Aktivität",
     "account.nav.consents": "Apps",
@@ -283,7 +283,7 @@ ACCOUNT_DE: Final[dict[str, str]] = {
 ACCOUNT_FR: Final[dict[str, str]] = {
     "account.title": "Votre compte",
     "account.nav.profile": "Profil",
-    "account.nav.security": "Mot de passe",
+    "account.nav.security": "Sécurité",
     "account.nav.sessions": "Appareils",
     "account.nav.activity": "Activité",
     "account.nav.consents": "Applications",
