@@ -34,6 +34,7 @@ from chalicelib.web.oidc.profiling import complete_profile_endpoint
 from chalicelib.web.oidc.resources import introspection_endpoint, revocation_endpoint, userinfo_endpoint
 from chalicelib.web.oidc.signin import consent_endpoint, login_endpoint
 from chalicelib.web.oidc.token import token_endpoint
+from chalicelib.web.pages.assets import static_asset as static_asset_endpoint
 from chalicelib.web.saml.acs import acs_endpoint as saml_acs_endpoint
 from chalicelib.web.saml.endpoints import metadata_endpoint as saml_metadata_endpoint
 from chalicelib.web.scim.endpoints import (
@@ -551,6 +552,14 @@ def admin_analytics(tenant: str) -> Response:
 @app.route("/t/{tenant}/admin/dashboard", methods=["GET", "POST"], content_types=BODY_TYPES)
 def admin_dashboard(tenant: str) -> Response:
     return view(dashboard_endpoint)(app.current_request, tenant)
+
+
+# --- the hosted pages' static script (passkey ceremonies; content-addressed name) ---------------------------------
+
+
+@app.route("/static/{name}", methods=["GET"])
+def static_asset(name: str) -> Response:
+    return view(static_asset_endpoint)(app.current_request, name)
 
 
 # --- audit event stream (DynamoDB Streams on the audit table): analytics counters, new-device notices -------------

@@ -16,7 +16,7 @@ WINDOW_SECONDS = 900
 REQUESTS_PER_WINDOW = 100
 BLOCK_SECONDS = 300
 MAX_BLOCK_SECONDS = 3600
-ACTIONS = frozenset({"register", "resend", "forgot", "email_change", "mfa_enroll", "phone_change"})
+ACTIONS = frozenset({"register", "resend", "forgot", "email_change", "mfa_enroll", "phone_change", "passkey_signin"})
 
 
 class RequestLimiter:

@@ -508,6 +508,7 @@ ACCOUNT_STATUS: dict[type[Exception], tuple[int, str]] = {
     **ADMIN_STATUS,
     domain.CodeInvalid: (400, "invalid_link"),
     domain.InvalidCredentials: (400, "invalid_request"),
+    domain.ChallengeClosed: (400, "challenge_closed"),
 }
 
 

@@ -112,12 +112,19 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def html_response(
-    html: str, status: int = 200, headers: dict[str, str] | None = None, *, form_targets: tuple[str, ...] = ()
+    html: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    form_targets: tuple[str, ...] = (),
+    script_sources: tuple[str, ...] = (),
 ) -> HttpResponse:
     """An HTML page with a strict CSP. ``form_targets`` are extra ``form-action`` sources: CSP also applies
     form-action to the redirect that answers a form post, so a sign-in page must allow its client's redirect
-    URI (a native app's private-use scheme such as ``com.example.app:``)."""
+    URI (a native app's private-use scheme such as ``com.example.app:``). ``script_sources`` are the full URLs of
+    the only scripts the page may run (none by default; never inline script)."""
     form_action = " ".join(("'self'", "http:", "https:", *form_targets))
+    scripts = f"script-src {' '.join(script_sources)}; " if script_sources else ""
     return HttpResponse(
         status,
         html,
@@ -125,7 +132,7 @@ def html_response(
             "Content-Type": "text/html; charset=utf-8",
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+            "Content-Security-Policy": f"default-src 'none'; {scripts}style-src 'unsafe-inline'; img-src https: data:; "
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
             "Referrer-Policy": "no-referrer",
             **(headers or {}),

@@ -23,6 +23,8 @@ consented to can read the user's claims at userinfo, but never manage the accoun
 | DELETE ``/account/mfa/{id}``, POST ``/account/mfa/recovery-codes`` | remove a factor / new recovery codes (the token
   must carry ``mfa`` in ``amr`` when the user has a factor) |
 | DELETE ``/account/mfa/remembered-devices`` | forget every remembered device |
+| POST ``/account/mfa/{totp,email_otp,sms_otp}``, POST ``.../{kind}/verify``, PATCH ``/account/mfa/{id}`` | enroll
+  a factor (start, then confirm with its first code) and rename one (``web.account.factor_api``) |
 | POST ``/account/phone`` ``{"phone_number"}``, POST ``/account/phone/verify`` ``{"code"}`` | phone change: SMS
   code to the new number, then the verified number is set |
 | GET ``/account/identities``, DELETE ``/account/identities/{integration}`` | ways in (password, linked identity
@@ -37,7 +39,7 @@ from chalicelib import container
 from chalicelib.core.entities import User
 from chalicelib.core.errors import Forbidden, InvalidInput, NotFound, TokenInvalid
 from chalicelib.core.ids import TenantId
-from chalicelib.web.account import views
+from chalicelib.web.account import factor_api, views
 from chalicelib.web.errors import NO_STORE, account_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response, single
 from chalicelib.web.oidc.resources import bearer_token
@@ -143,7 +145,7 @@ def account_api(http: HttpRequest, tenant: str, section: str = "", item: str = "
             return _ok({"status": "unlinked"})
         return _method_not_allowed()
     if section == "mfa":
-        return _mfa(http, tenant_id, user, claims, item)
+        return _mfa(http, tenant_id, user, claims, item, sub)
     if section == "deletion":
         if method == "GET":
             return _ok(views.deletion(tenant_id, user))
@@ -166,8 +168,12 @@ def _sessions(http: HttpRequest, tenant_id: TenantId, user: User, claims: dict[s
     return _method_not_allowed()
 
 
-def _mfa(http: HttpRequest, tenant_id: TenantId, user: User, claims: dict[str, Any], item: str) -> HttpResponse:
+def _mfa(
+    http: HttpRequest, tenant_id: TenantId, user: User, claims: dict[str, Any], item: str, sub: str = ""
+) -> HttpResponse:
     amr = tuple(str(a) for a in claims.get("amr", []) if isinstance(a, str))
+    if factor_api.handles(http.method, item):
+        return factor_api.factor_request(http, tenant_id, user, amr, item, sub)
     if http.method == "GET" and not item:
         return _ok(views.mfa(tenant_id, user))
     if http.method == "POST" and item == "recovery-codes":

@@ -13,6 +13,7 @@ from chalicelib.core.errors import CodeInvalid, Conflict, InvalidInput, NotFound
 from chalicelib.core.ids import TenantId
 from chalicelib.services.account_profile import editable_fields
 from chalicelib.web.account import api, messages, views
+from chalicelib.web.account import passkeys as account_passkeys
 from chalicelib.web.account.portal_session import (
     PortalUser,
     current_user,
@@ -42,6 +43,7 @@ NOTICES = frozenset(
         "identity_unlinked",
         "phone_code_sent",
         "phone_changed",
+        "passkey_added",
     }
 )
 FIELD_CODES = {
@@ -74,6 +76,8 @@ def _render(
 ) -> HttpResponse:
     csrf, csrf_cookie = flow.csrf_token(http)
     notice = single(http.query, "done") if http.method == "GET" else None
+    if section == "security":
+        context = {**account_passkeys.security_context(tenant_id, portal), **context}
     return page(
         http,
         f"account_{section}.html",
@@ -163,6 +167,14 @@ def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Htt
     ways = views.identities(tenant_id, portal.user)["identities"]
     if http.method == "POST":
         form = http.form()
+        if single(form, "action") in account_passkeys.ACTIONS:
+            return account_passkeys.add_passkey(
+                http,
+                tenant_id,
+                portal,
+                lambda **kw: _render(http, tenant_id, portal, "security", mfa=factors, identities=ways, **kw),
+                lambda: _done(tenant_id, "security", "passkey_added"),
+            )
         if single(form, "action") == "forget_devices":
             views.forget_devices(http, tenant_id, portal.user)
             return _done(tenant_id, "security", "devices_forgotten")

@@ -224,6 +224,9 @@ def _require_second_factor(tenant_id: TenantId, user: User, amr: tuple[str, ...]
         )
 
 
+require_second_factor = _require_second_factor
+
+
 def remove_factor(http: HttpRequest, tenant_id: TenantId, user: User, enrollment_id: str, amr: tuple[str, ...]) -> None:
     _require_second_factor(tenant_id, user, amr)
     container.mfa().remove(tenant_id, user, enrollment_id)

@@ -14,7 +14,7 @@ from chalicelib.core.errors import ChallengeClosed, CodeInvalid, DependencyUnava
 from chalicelib.core.ids import TenantId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.mfa.phones import to_e164
-from chalicelib.services.mfa.service import Verified, enrollable_kinds
+from chalicelib.services.mfa.service import Verified
 from chalicelib.services.step_up import amr_after, has_second_factor
 from chalicelib.web.errors import page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect
@@ -27,6 +27,7 @@ from chalicelib.web.mfa.account import (
     step_up_page,
     user_settings,
 )
+from chalicelib.web.mfa.passkey_enroll import hosted_enrollable_kinds, passkey_enrollment
 from chalicelib.web.oidc import flow, urls
 from chalicelib.web.oidc.pages import branding_for, error_page, page
 from chalicelib.web.selfservice.forms import check_csrf
@@ -54,7 +55,7 @@ def choice_page(
         tenant_id=tenant_id,
         node_id=node.tier_node_id if node else container.tenants().tree(tenant_id).root.node_id,
         cookies=cookies,
-        kinds=[{"kind": k, "url": enroll_url(tenant_id, k, flow_id)} for k in enrollable_kinds(settings)],
+        kinds=[{"kind": k, "url": enroll_url(tenant_id, k, flow_id)} for k in hosted_enrollable_kinds(settings)],
         required=settings.get("mfa", "mode") == "required",
         csrf_token=csrf,
         flow_id=flow_id,
@@ -89,10 +90,12 @@ def _enroll(http: HttpRequest, tenant: str, kind: str) -> HttpResponse:
         check_csrf(http)
     session, user = signed_in(http, tenant_id)
     settings = user_settings(tenant_id, user)
-    if kind not in enrollable_kinds(settings):
+    if kind not in hosted_enrollable_kinds(settings):
         return error_page(http, 404, "not_found", "This method is not available.")
     if needs_step_up(session, user, settings):
         return step_up_page(http, tenant_id, session, user)
+    if kind == "webauthn":
+        return passkey_enrollment(http, tenant_id, session, user, settings)
     if kind == "totp":
         return _totp(http, tenant_id, session, user, settings)
     return _delivery(http, tenant_id, session, user, settings, kind)
@@ -118,7 +121,7 @@ def _totp(
         uri = totp.provisioning_uri(secret, account=user.email, issuer=branding_for(tenant_id)["display_name"])
         key = next(v for k, v in CODE_ERRORS.items() if isinstance(error, k))
         return _totp_page(http, tenant_id, pending, challenge_id, secret, uri, error=key, status=400)
-    return _enrolled(http, tenant_id, session, user, verified)
+    return enrolled(http, tenant_id, session, user, verified)
 
 
 def _totp_page(
@@ -189,7 +192,7 @@ def _delivery(
     except (CodeInvalid, RateLimited) as error:
         key = next(v for k, v in CODE_ERRORS.items() if isinstance(error, k))
         return _code_page(http, tenant_id, kind, pending, challenge_id, error=key, status=400)
-    return _enrolled(http, tenant_id, session, user, verified)
+    return enrolled(http, tenant_id, session, user, verified)
 
 
 def _target_page(
@@ -236,7 +239,7 @@ def _code_page(
     )
 
 
-def _enrolled(
+def enrolled(
     http: HttpRequest, tenant_id: TenantId, session: LoginSession, user: User, verified: Verified
 ) -> HttpResponse:
     if not has_second_factor(session.amr):

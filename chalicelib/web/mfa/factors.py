@@ -11,11 +11,11 @@ from chalicelib.core.entities import LoginSession, User
 from chalicelib.core.errors import InvalidCredentials, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import TenantId
 from chalicelib.core.settings import EffectiveSettings
-from chalicelib.services.mfa.service import enrollable_kinds
 from chalicelib.web.errors import page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect
 from chalicelib.web.mfa.account import needs_step_up, posted, signed_in, step_up_page, user_settings
 from chalicelib.web.mfa.enroll import enroll_url, recovery_codes_page
+from chalicelib.web.mfa.passkey_enroll import hosted_enrollable_kinds
 from chalicelib.web.oidc import flow, urls
 from chalicelib.web.oidc.pages import error_page, page
 from chalicelib.web.selfservice.forms import check_csrf
@@ -96,7 +96,7 @@ def factors_page(
             if e.kind != "recovery_code"
         ],
         recovery_left=len(recovery.code_digests) if recovery else None,
-        enroll=[{"kind": k, "url": enroll_url(tenant_id, k)} for k in enrollable_kinds(settings)],
+        enroll=[{"kind": k, "url": enroll_url(tenant_id, k)} for k in hosted_enrollable_kinds(settings)],
         mode=settings.get("mfa", "mode"),
         error=error,
         field_errors={},

@@ -7,13 +7,15 @@ no factor where one is needed is sent to enrollment with a session that has only
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import container
 from chalicelib.core import clock
 from chalicelib.core.entities import Client, LoginSession, MfaEnrollment, User
-from chalicelib.core.errors import ChallengeClosed, CodeInvalid, DependencyUnavailable, RateLimited
+from chalicelib.core.errors import ChallengeClosed, CodeInvalid, DependencyUnavailable, InvalidInput, RateLimited
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.mfa import FACTORS
@@ -34,9 +36,10 @@ from chalicelib.web.oidc.authorize import (
 from chalicelib.web.oidc.pages import error_page, page, redirect_sources
 from chalicelib.web.oidc.profiling import missing_attributes, profile_page
 from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context
+from chalicelib.web.pages.assets import Script, webauthn_script
 
 FACTORS_PAGE = "mfa/factors"
-HOSTED_KINDS = frozenset({"totp", "email_otp", "sms_otp", "recovery_code"})
+HOSTED_KINDS = frozenset({"totp", "email_otp", "sms_otp", "recovery_code", "webauthn"})
 
 
 class InteractionRequired(OAuthError):
@@ -164,10 +167,15 @@ def start_challenge(
     sealed = state.seal(tenant_id, params, pending, csrf)
     methods = hosted_methods(tenant_id, user, settings)
     if not methods:
-        raise InvalidRequest("This account's second factor (a passkey) can only be used in the app.")
-    # An app code first (nothing to send), then a sent code; recovery codes only when the user picks them.
+        raise InvalidRequest("No second factor is available. Please start again from the application.")
+    # A passkey first (one touch; without JavaScript the page offers the others), then an app code (nothing to
+    # send), then a sent code; recovery codes only when the user picks them.
     primary = [m for m in methods if FACTORS[m.kind].primary] or methods
-    current = next((m for m in primary if not FACTORS[m.kind].delivers_code), None) or primary[0]
+    current = (
+        next((m for m in primary if m.kind == "webauthn"), None)
+        or next((m for m in primary if not FACTORS[m.kind].delivers_code), None)
+        or primary[0]
+    )
     notice = None
     if FACTORS[current.kind].delivers_code:
         notice = _send(tenant_id, challenge.challenge_id, current, settings)
@@ -182,12 +190,33 @@ def start_challenge(
         current=current,
         cookies=[csrf_cookie] if csrf_cookie else [],
         notice=notice,
+        passkey=PasskeyCeremony(user, challenge.challenge_id),
     )
 
 
 def hosted_methods(tenant_id: TenantId, user: User, settings: EffectiveSettings) -> list[MfaEnrollment]:
-    """Methods the hosted pages can use: everything but passkeys (they need JavaScript, which these pages avoid)."""
+    """Methods the hosted pages can use (passkeys through ``web.pages.assets``' script, the others without any)."""
     return [m for m in container.mfa().methods(tenant_id, user, settings) if m.kind in HOSTED_KINDS]
+
+
+@dataclass(frozen=True)
+class PasskeyCeremony:
+    """Whose challenge a passkey answer goes to: the page puts a fresh WebAuthn challenge on it when it offers one."""
+
+    user: User
+    challenge_id: str
+
+    def options(self, tenant_id: TenantId, settings: EffectiveSettings) -> tuple[str | None, str | None]:
+        """(request options as JSON for the page's form, or None; the error to show instead)."""
+        try:
+            options = container.passkeys().assertion_options(tenant_id, self.challenge_id, self.user, settings)
+        except CodeInvalid:
+            return None, "mfa.error.locked"
+        except RateLimited:
+            return None, "mfa.error.too_many"
+        except InvalidInput:
+            return None, "error.invalid_request"
+        return json.dumps(options, separators=(",", ":")), None
 
 
 def _send(tenant_id: TenantId, challenge_id: str, enrollment: MfaEnrollment, settings: EffectiveSettings) -> str:
@@ -220,8 +249,15 @@ def challenge_page(
     error: str | None = None,
     status: int = 200,
     ui_locales: str | None = None,
+    passkey: PasskeyCeremony | None = None,
 ) -> HttpResponse:
     remember_days = device.remember_seconds(settings) // 86400
+    passkey_options: str | None = None
+    scripts: tuple[Script, ...] = ()
+    if current.kind == "webauthn" and passkey is not None:
+        passkey_options, failure = passkey.options(tenant_id, settings)
+        error = error or failure
+        scripts = (webauthn_script(),)
     others = [
         {"value": f"{m.kind}:{m.enrollment_id}", "kind": m.kind, "label": m.label}
         for m in methods
@@ -249,6 +285,8 @@ def challenge_page(
         notice=None if is_error else notice,
         error=error or (notice if is_error else None),
         field_errors={},
+        passkey_options=passkey_options,
+        scripts=scripts,
     )
 
 
@@ -269,15 +307,14 @@ def _challenge(http: HttpRequest, tenant: str) -> HttpResponse:
     if action.startswith("use:"):
         kind, _, enrollment_id = action[4:].partition(":")
         current = _chosen(methods, kind, enrollment_id)
-    render = _renderer(http, tenant_id, client, settings, methods, request)
     challenge_id = str(pending["cid"])
+    render = _renderer(http, tenant_id, client, settings, methods, request, PasskeyCeremony(user, challenge_id))
     if action.startswith("use:") or action == "send":
         notice = _send(tenant_id, challenge_id, current, settings) if FACTORS[current.kind].delivers_code else None
         return render(current, notice=notice)
+    answer = single(form, "credential" if current.kind == "webauthn" else "code") or ""
     try:
-        verified = container.mfa().verify(
-            tenant_id, user, challenge_id, current.kind, single(form, "code") or "", settings
-        )
+        verified = container.mfa().verify(tenant_id, user, challenge_id, current.kind, answer, settings)
     except ChallengeClosed:
         _record_mfa_failure(http, tenant_id, client, user, "mfa_locked")
         return render(current, error="mfa.error.locked", status=400)
@@ -399,6 +436,7 @@ def _renderer(
     settings: EffectiveSettings,
     methods: list[MfaEnrollment],
     request: AuthorizationRequest | None,
+    passkey: PasskeyCeremony,
 ) -> Callable[..., HttpResponse]:
     sealed = single(http.form(), "flow") or ""
     csrf = single(http.form(), "csrf") or ""
@@ -419,9 +457,11 @@ def _renderer(
             error=error,
             status=status,
             ui_locales=request.ui_locales if request else None,
+            passkey=passkey,
         )
 
     return render
 
 
 challenge_endpoint = page_endpoint(error_page)(_challenge)
+finish_sign_in = _finish  # every factor proven: session, risk history, profile, consent, code (passwordless too)

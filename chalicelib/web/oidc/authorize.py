@@ -248,7 +248,11 @@ def login_page(
     field_errors: dict[str, str] | None = None,
     email: str | None = None,
     offer_resend: bool = False,
+    passkey: dict[str, str] | None = None,
 ) -> HttpResponse:
+    """The login page; ``passkey``: the options and sealed state of a passwordless ceremony to run at once."""
+    from chalicelib.web.oidc.passkey_signin import login_context
+
     csrf, csrf_cookie = flow.csrf_token(http)
     flow_id = flow.seal(tenant_id, request.to_params(), csrf)
     registration_open = container.tenants().effective(tenant_id, client.tier_node_id).get("registration", "enabled")
@@ -272,6 +276,7 @@ def login_page(
         forgot_url=links.forgot_url(tenant_id),
         resend_url=links.resend_url(tenant_id) if offer_resend else None,
         **_federation_context(tenant_id, client, flow_id),
+        **login_context(tenant_id, client, passkey),
     )
 
 

@@ -10,6 +10,7 @@ from chalicelib import container
 from chalicelib.core.errors import TenantUnavailable
 from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId
 from chalicelib.web.http import HttpRequest, HttpResponse, html_response
+from chalicelib.web.pages.assets import Script
 from chalicelib.web.pages.i18n import negotiate_locale, translate
 from chalicelib.web.pages.render import render_page
 
@@ -41,16 +42,18 @@ def page(
     status: int = 200,
     cookies: list[str] | None = None,
     form_targets: tuple[str, ...] = (),
+    scripts: tuple[Script, ...] = (),
     **context: Any,
 ) -> HttpResponse:
+    """A hosted page; ``scripts`` (``web.pages.assets``) are loaded by it and are the only ones its CSP allows."""
     locale = locale_for(request, ui_locales)
     # Error and field messages are passed as catalog keys and translated in the page's locale.
     if isinstance(context.get("error"), str):
         context["error"] = translate(locale, context["error"])
     if isinstance(context.get("field_errors"), dict):
         context["field_errors"] = {k: translate(locale, v) for k, v in context["field_errors"].items()}
-    html = render_page(template, locale=locale, branding=branding_for(tenant_id, node_id), **context)
-    response = html_response(html, status, form_targets=form_targets)
+    html = render_page(template, locale=locale, branding=branding_for(tenant_id, node_id), scripts=scripts, **context)
+    response = html_response(html, status, form_targets=form_targets, script_sources=tuple(s.url for s in scripts))
     response.cookies.extend(c for c in cookies or [] if c)
     return response
 

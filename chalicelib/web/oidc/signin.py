@@ -42,6 +42,10 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id = tree.tenant_id
     client, request = _restore(tenant_id, http)
     form = http.form()
+    if single(form, "action") in ("passkey", "passkey_verify"):
+        from chalicelib.web.oidc.passkey_signin import passkey_sign_in
+
+        return passkey_sign_in(http, tree, client, request, str(single(form, "action")))
     email = (single(form, "email") or "").strip()
     password = single(form, "password") or ""
     sso = single(form, "action") == "sso"

@@ -612,3 +612,10 @@ from chalicelib.web.pages.i18n_federation import FEDERATION_MESSAGES  # noqa: E4
 
 for _locale, _entries in FEDERATION_MESSAGES.items():
     MESSAGES[_locale].update(_entries)
+
+
+# Passkeys in the hosted pages (login, second factor, enrollment, account portal).
+from chalicelib.web.pages.i18n_passkeys import PASSKEY_MESSAGES  # noqa: E402
+
+for _locale, _entries in PASSKEY_MESSAGES.items():
+    MESSAGES[_locale].update(_entries)
