@@ -18,6 +18,7 @@ from chalicelib.core.ids import TenantId, UserId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.mfa import FACTORS
 from chalicelib.services.step_up import SignIn, StepUp, amr_after, decide
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import InvalidRequest, OAuthError, page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
 from chalicelib.web.mfa import device, state
@@ -273,7 +274,13 @@ def _challenge(http: HttpRequest, tenant: str) -> HttpResponse:
         return render(current, notice=notice)
     try:
         verified = container.mfa().verify(
-            tenant_id, user, challenge_id, current.kind, single(form, "code") or "", settings
+            tenant_id,
+            user,
+            challenge_id,
+            current.kind,
+            single(form, "code") or "",
+            settings,
+            origin=origin_of(http, _client_id(client)),
         )
     except ChallengeClosed:
         _record_mfa_failure(http, tenant_id, client, user, "mfa_locked")
