@@ -193,12 +193,14 @@ def mailer() -> Mailer:
 
 @cache
 def verification_flow() -> VerificationFlow:
-    return VerificationFlow(_user_repository(), _verification_repository(), workflows(), mailer())
+    return VerificationFlow(_user_repository(), _verification_repository(), workflows(), mailer(), audit())
 
 
 @cache
 def registration() -> RegistrationService:
-    return RegistrationService(_user_repository(), _verification_repository(), workflows(), mailer(), human_verifier)
+    return RegistrationService(
+        _user_repository(), _verification_repository(), workflows(), mailer(), human_verifier, audit()
+    )
 
 
 @cache
@@ -210,6 +212,7 @@ def recovery() -> RecoveryService:
         _grant_repository(),
         mailer(),
         verification_flow(),
+        audit(),
     )
 
 
@@ -368,7 +371,9 @@ def _secret_encryption() -> ports.KeyEncryption:
 
 @cache
 def mfa() -> MfaService:
-    return MfaService(_mfa_repository(), _throttle_repository(), _secret_encryption(), email_sender(), sms_sender())
+    return MfaService(
+        _mfa_repository(), _throttle_repository(), _secret_encryption(), email_sender(), sms_sender(), audit()
+    )
 
 
 @cache

@@ -287,8 +287,11 @@ class EmailSender(Protocol):
 class VerificationRepository(Protocol):
     """Privileged (it writes password hashes): pending accounts, their email links, activation, email moves."""
 
-    def create_pending_account(self, user: User, password_hash: str | None, verification: Verification) -> None:
-        """User, email guard (login item) and verification in one transaction; AlreadyExists if the email is taken."""
+    def create_pending_account(
+        self, user: User, password_hash: str | None, verification: Verification, event: AuditEvent | None = None
+    ) -> None:
+        """User, email guard (login item), verification and, when given, the audit event in one transaction;
+        AlreadyExists if the email is taken."""
 
     def delete_pending_account(self, tenant_id: TenantId, user_id: UserId, verification_id: str) -> bool:
         """Delete the user, its email guard and the verification in one transaction, only while the user is still
@@ -322,9 +325,11 @@ class VerificationRepository(Protocol):
         link_digest: str,
         now: int,
         set_password: tuple[str, str] | None = None,
+        event: AuditEvent | None = None,
     ) -> Verification:
         """Use the link once: unexpired, of this kind, with this digest. ``set_password`` = (email, hash) sets the
-        account's password in the same transaction. Raises CodeInvalid."""
+        account's password in the same transaction, with ``event`` (only written together with a password).
+        Raises CodeInvalid."""
 
     def mark_sent(self, tenant_id: TenantId, verification_id: str, *, now: int) -> None:
         """Record that the current link's email went out (registration waits for this)."""
@@ -332,10 +337,18 @@ class VerificationRepository(Protocol):
     def activate(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> bool:
         """pending -> active with the email verified; False if the user was not pending (idempotent)."""
 
-    def change_email(self, tenant_id: TenantId, verification_id: str, *, link_digest: str, now: int) -> tuple[str, str]:
+    def change_email(
+        self,
+        tenant_id: TenantId,
+        verification_id: str,
+        *,
+        link_digest: str,
+        now: int,
+        event: AuditEvent | None = None,
+    ) -> tuple[str, str]:
         """Use an email-change link and move the email guard (with the password) to the new address and the
-        user to it, all in one transaction; returns (old, new). CodeInvalid for a bad link, AlreadyExists if the
-        new address was taken meanwhile."""
+        user to it (and write ``event``), all in one transaction; returns (old, new). CodeInvalid for a bad link,
+        AlreadyExists if the new address was taken meanwhile."""
 
 
 class WorkflowEngine(Protocol):

@@ -1,12 +1,15 @@
-"""Audit trail of admin and provisioning writes: one event per write, kept 400 days, never with secrets.
+"""Audit trail of security-relevant actions (admin and provisioning writes, sign-ins, self-service, MFA, consent,
+federation): one immutable event each, kept 400 days, never with secrets.
 
 Details are a small flat map of names and values describing the change; keys that could carry a credential
-(password, secret, token, hash) are dropped here, whatever a caller passes, so no event can hold one.
+(password, secret, token, hash, key, code, OTP, cookie) are dropped here, whatever a caller passes, so no event
+can hold one. Events about end users carry the request's ``Origin`` (IP, user agent, client).
 """
 
 from __future__ import annotations
 
 import builtins
+import logging
 import re
 import secrets
 import time
@@ -19,9 +22,11 @@ from chalicelib.core.errors import InvalidInput
 from chalicelib.core.ids import NodeId, TenantId
 from chalicelib.core.ports import AuditRepository
 
+log = logging.getLogger(__name__)
+
 RETENTION_SECONDS = 400 * 24 * 3600
 MAX_PAGE = 200
-SECRET_KEYS = re.compile(r"pass|secret|token|hash|credential|key", re.IGNORECASE)
+SECRET_KEYS = re.compile(r"pass|secret|token|hash|credential|key|code|otp|cookie", re.IGNORECASE)
 ACTION = re.compile(r"^[a-z][a-z_.]{0,63}$")
 EVENT_ID = re.compile(r"^\d{13}-[0-9a-f]{16}$")
 SUBJECT = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
@@ -37,6 +42,19 @@ class Actor:
     node_id: NodeId
     source_ip: str
     user_agent: str
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a self-service request came from, for the events it records (empty for the system's own steps)."""
+
+    source_ip: str = ""
+    user_agent: str = ""
+    client_id: str = ""
+
+
+SYSTEM = Origin()
+WORKFLOW_ACTOR = "gatehouse:workflow"
 
 
 def _safe_details(details: Mapping[str, Scalar]) -> dict[str, Scalar]:
@@ -163,3 +181,38 @@ class AuditService:
         """At erasure: the user's events keep happening to one random pseudonym; returns (pseudonym, count)."""
         pseudonym = f"erased-{secrets.token_hex(8)}"
         return pseudonym, self._repository.pseudonymize_user(tenant_id, user_id, pseudonym)
+
+    def about_user(
+        self,
+        tenant_id: TenantId,
+        user_id: str,
+        action: str,
+        origin: Origin,
+        *,
+        node_id: NodeId,
+        outcome: AuditOutcome = "success",
+        actor: str | None = None,
+        details: Mapping[str, Scalar] | None = None,
+    ) -> AuditEvent:
+        """``user_event`` from a request's origin (its client id joins the details), not yet stored."""
+        merged: dict[str, Scalar] = {"client_id": origin.client_id} if origin.client_id else {}
+        merged.update(details or {})
+        return self.user_event(
+            tenant_id,
+            user_id,
+            action,
+            node_id=node_id,
+            source_ip=origin.source_ip,
+            user_agent=origin.user_agent,
+            outcome=outcome,
+            actor=actor,
+            details=merged,
+        )
+
+    def append_after(self, event: AuditEvent) -> None:
+        """Store an event right after the state change it describes; the change is done, so losing the event
+        is logged and never turns the request into an error."""
+        try:
+            self.append(event)
+        except Exception:
+            log.exception("%s event could not be stored", event.action)

@@ -168,10 +168,23 @@ class FederationService:
         )
 
     def fail(self, tenant_id: TenantId, login_id: str, reason: str) -> FederatedLogin:
+        """The login ends in failure; recorded right after as ``federation.failed`` with its reason."""
         expected = ("started", "asserted", "provisioning", "link_required")
-        return self._logins.transition(
+        failed = self._logins.transition(
             tenant_id, login_id, expected=expected, status="failed", now=clock.now(), changes={"error": reason}
         )
+        actor = Actor(tenant_id, f"idp:{failed.integration}", failed.node_id, "", "")
+        try:
+            self._audit.record(
+                actor,
+                "federation.failed",
+                failed.user_id or "",
+                outcome="failure",
+                details={"integration": failed.integration, "reason": reason[:64]},
+            )
+        except Exception:  # the login is already marked failed: losing its event must not hide that page
+            log.exception("federation.failed event could not be stored")
+        return failed
 
     def confirm_link(self, tenant_id: TenantId, login_id: str, user_id: UserId) -> FederatedLogin:
         """The user signed in to the account the login waits for: provisioning may now link it."""

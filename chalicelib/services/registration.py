@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.attributes import check_attributes, parse_schema
-from chalicelib.core.entities import User, Verification, VerificationKind
+from chalicelib.core.entities import AuditOutcome, User, Verification, VerificationKind
 from chalicelib.core.errors import (
     AlreadyExists,
     DependencyUnavailable,
@@ -32,6 +32,7 @@ from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, new_user_id
 from chalicelib.core.ports import HumanVerifier, UserRepository, VerificationRepository, WorkflowEngine
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import check_email, check_password
+from chalicelib.services.audit import SYSTEM, WORKFLOW_ACTOR, AuditService, Origin
 from chalicelib.services.emails import Mailer
 from chalicelib.services.links import page_url, verification_id_for
 from chalicelib.services.password_policy import check_new_password
@@ -43,6 +44,11 @@ WORKFLOW = "email_verification"
 SEND_WAIT_SECONDS = 12.0  # covers the workflow's retries of a failing first email (see the ASL)
 POLL_SECONDS = 0.1
 ORPHAN_SECONDS = 60  # a pending account whose workflow never started (a failed clean-up) is restarted after this
+FAILURE_REASONS: dict[type[Exception], str] = {
+    RegistrationClosed: "closed",
+    InvalidInput: "invalid_input",
+    HumanVerificationFailed: "human_verification_failed",
+}
 RETRY_MESSAGE = "We could not complete your registration right now. Nothing was saved; please try again."
 
 
@@ -64,12 +70,14 @@ class RegistrationService:
         workflows: WorkflowEngine,
         mailer: Mailer,
         human_verifier: Callable[[str], HumanVerifier],
+        audit: AuditService | None = None,
     ) -> None:
         self._users = users
         self._verifications = verifications
         self._workflows = workflows
         self._mailer = mailer
         self._human_verifier = human_verifier
+        self._audit = audit
 
     def register(
         self,
@@ -78,23 +86,61 @@ class RegistrationService:
         *,
         settings: EffectiveSettings,
         node_id: NodeId = ROOT_NODE,
+        origin: Origin = SYSTEM,
     ) -> None:
-        """Create a pending account and send its verification link; answers the same for a taken email."""
+        """Create a pending account and send its verification link; answers the same for a taken email. Every
+        attempt is an audit event: ``registration.created`` (in the account's transaction) or
+        ``registration.failed`` with its reason."""
         registration = settings.section("registration")
-        if not registration["enabled"]:
-            raise RegistrationClosed()
-        email, password, profile = self._validate(request, settings)
-        self._check_human(str(registration["captcha"]), request)
+        try:
+            if not registration["enabled"]:
+                raise RegistrationClosed()
+            email, password, profile = self._validate(request, settings)
+            self._check_human(str(registration["captcha"]), request)
+        except (RegistrationClosed, InvalidInput, HumanVerificationFailed) as error:
+            fields = ",".join(sorted(error.fields))[:200] if isinstance(error, InvalidInput) else ""
+            reason = next(FAILURE_REASONS[k] for k in type(error).__mro__ if k in FAILURE_REASONS)
+            self._note(tenant_id, "", "registration.failed", origin, node_id, reason=reason, fields=fields)
+            raise
         # Hashed before the uniqueness check, so a taken address costs the same time as a new one.
         password_hash = hash_password(password)
         user, verification = self._pending(tenant_id, email, profile, node_id, "registration", settings)
         verification = replace(verification, resume=request.resume)
+        event = None
+        if self._audit is not None:
+            details = {"kind": "registration", "method": "password"}
+            event = self._audit.about_user(
+                tenant_id, user.user_id, "registration.created", origin, node_id=node_id, details=details
+            )
         try:
-            self._verifications.create_pending_account(user, password_hash, verification)
+            self._verifications.create_pending_account(user, password_hash, verification, event)
         except AlreadyExists:
-            self._notify_existing(tenant_id, email, settings)
+            owner = self._notify_existing(tenant_id, email, settings)
+            self._note(tenant_id, owner, "registration.failed", origin, node_id, reason="email_taken")
             return
         self._start(verification, settings, RETRY_MESSAGE)
+
+    def _note(
+        self,
+        tenant_id: TenantId,
+        user_id: str,
+        action: str,
+        origin: Origin,
+        node_id: NodeId,
+        *,
+        reason: str,
+        fields: str = "",
+    ) -> None:
+        if self._audit is None:
+            return
+        details = {"reason": reason, **({"fields": fields} if fields else {})}
+        outcome: AuditOutcome = "failure" if action.endswith(".failed") else "success"
+        actor = WORKFLOW_ACTOR if action == "registration.discarded" else None
+        self._audit.append_after(
+            self._audit.about_user(
+                tenant_id, user_id, action, origin, node_id=node_id, outcome=outcome, actor=actor, details=details
+            )
+        )
 
     def invite(
         self, tenant_id: TenantId, email: str, *, settings: EffectiveSettings, node_id: NodeId = ROOT_NODE
@@ -229,9 +275,14 @@ class RegistrationService:
             self._workflows.start(WORKFLOW, name=execution_name(verification), payload=payload)
         except DependencyUnavailable as error:
             log.warning("workflow start failed, removing the pending account: %s", error.detail)
-            self._verifications.delete_pending_account(
+            deleted = self._verifications.delete_pending_account(
                 verification.tenant_id, verification.user_id, verification.verification_id
             )
+            if deleted and verification.kind == "registration":
+                tenant_id, user_id = verification.tenant_id, verification.user_id
+                self._note(
+                    tenant_id, user_id, "registration.discarded", SYSTEM, ROOT_NODE, reason="workflow_unavailable"
+                )
             raise DependencyUnavailable(retry_message, detail=error.detail) from error
         self._wait_until_sent(verification, retry_message)
 
@@ -245,11 +296,12 @@ class RegistrationService:
                 return  # sent, or still on its way: the workflow keeps retrying and cleans up if it gives up
             time.sleep(POLL_SECONDS)
 
-    def _notify_existing(self, tenant_id: TenantId, email: str, settings: EffectiveSettings) -> None:
+    def _notify_existing(self, tenant_id: TenantId, email: str, settings: EffectiveSettings) -> str:
+        """Tell an active owner; returns the owner's user id ("" if the account vanished meanwhile)."""
         user_id = self._users.find_user_id_by_email(tenant_id, email)
         user = self._users.get(tenant_id, user_id) if user_id else None
         if user is None:
-            return
+            return ""
         if user.status == "active":
             self._mailer.send(
                 "account_exists",
@@ -258,12 +310,13 @@ class RegistrationService:
                 to=user.email,
                 link=page_url(tenant_id, "password/forgot"),
             )
-            return
+            return user.user_id
         # A pending account whose workflow never started (its clean-up failed too): start it now, idempotently.
         verification = self._verifications.get(tenant_id, verification_id_for("registration", user.user_id))
         if verification is not None and not verification.sent_at and not verification.task_token:
             if clock.now() - verification.created_at > ORPHAN_SECONDS:
                 self._start(verification, settings, RETRY_MESSAGE)
+        return user.user_id
 
 
 def _waits(kind: VerificationKind, settings: EffectiveSettings) -> tuple[int, int]:

@@ -13,12 +13,13 @@ import time
 from enum import Enum
 
 from chalicelib.core import clock
-from chalicelib.core.entities import User, Verification, VerificationKind
+from chalicelib.core.entities import AuditEvent, User, Verification, VerificationKind
 from chalicelib.core.errors import CodeInvalid, DependencyUnavailable, InvalidInput
-from chalicelib.core.ids import TenantId, UserId
+from chalicelib.core.ids import ROOT_NODE, TenantId, UserId
 from chalicelib.core.ports import UserRepository, VerificationRepository, WorkflowEngine
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import check_email
+from chalicelib.services.audit import SYSTEM, WORKFLOW_ACTOR, AuditService, Origin
 from chalicelib.services.emails import Mailer
 from chalicelib.services.links import find_usable, link_url, make_link_token, parse_link_token, verification_id_for
 from chalicelib.services.password_policy import check_new_password
@@ -51,11 +52,13 @@ class VerificationFlow:
         verifications: VerificationRepository,
         workflows: WorkflowEngine,
         mailer: Mailer,
+        audit: AuditService | None = None,
     ) -> None:
         self._users = users
         self._verifications = verifications
         self._workflows = workflows
         self._mailer = mailer
+        self._audit = audit
 
     # --- workflow steps -----------------------------------------------------------------------------------------
 
@@ -98,8 +101,22 @@ class VerificationFlow:
 
     def discard(self, tenant_id: TenantId, user_id: UserId, verification_id: str) -> bool:
         """After the last timeout: delete the pending account and free its email, unless it was verified."""
+        user = self._users.get(tenant_id, user_id)
+        verification = self._verifications.get(tenant_id, verification_id)
         deleted = self._verifications.delete_pending_account(tenant_id, user_id, verification_id)
         log.info("pending account %s/%s %s", tenant_id, user_id, "deleted" if deleted else "kept (verified or gone)")
+        if deleted and self._audit is not None and user is not None:
+            kind = verification.kind if verification is not None else "registration"
+            event = self._audit.about_user(
+                tenant_id,
+                user_id,
+                f"{kind}.discarded",
+                SYSTEM,
+                node_id=user.tier_node_id,
+                actor=WORKFLOW_ACTOR,
+                details={"reason": "not_verified"},
+            )
+            self._audit.append_after(event)
         return deleted
 
     # --- the user ------------------------------------------------------------------------------------------------
@@ -135,9 +152,17 @@ class VerificationFlow:
             return
         self._mail(verification, user, token, reminder=False)
 
-    def peek(self, tenant_id: TenantId, token: str, kind: VerificationKind) -> Verification:
-        """The verification a link belongs to if it is still usable (without using it); CodeInvalid otherwise."""
-        return find_usable(self._verifications, tenant_id, token, kind, "This link is invalid or has expired.")[0]
+    def peek(
+        self, tenant_id: TenantId, token: str, kind: VerificationKind, *, origin: Origin | None = None
+    ) -> Verification:
+        """The verification a link belongs to if it is still usable (without using it); CodeInvalid otherwise.
+        With ``origin`` (an attempt to use the link) an unusable link is recorded as ``verification.failed``."""
+        try:
+            return find_usable(self._verifications, tenant_id, token, kind, "This link is invalid or has expired.")[0]
+        except CodeInvalid as error:
+            if origin is not None:
+                self._note_failure(tenant_id, token, kind, origin, error)
+            raise
 
     def confirm(
         self,
@@ -147,23 +172,87 @@ class VerificationFlow:
         *,
         password: str | None = None,
         settings: EffectiveSettings | None = None,
+        origin: Origin = SYSTEM,
     ) -> tuple[User, Verification]:
         """Use the link once (an invitation sets the password with it), resume the workflow and return the
-        account once it is active."""
+        account once it is active. Recorded as ``verification.completed`` (an invitation's in the transaction
+        that sets its password) or ``verification.failed`` with its reason."""
+        try:
+            return self._confirm(tenant_id, token, kind, password, settings, origin)
+        except (CodeInvalid, InvalidInput) as error:
+            self._note_failure(tenant_id, token, kind, origin, error)
+            raise
+
+    def _confirm(
+        self,
+        tenant_id: TenantId,
+        token: str,
+        kind: VerificationKind,
+        password: str | None,
+        settings: EffectiveSettings | None,
+        origin: Origin,
+    ) -> tuple[User, Verification]:
         parsed = parse_link_token(token)
         if parsed is None:
             raise CodeInvalid("This link is invalid or has expired.", detail="malformed link")
-        set_password = None
+        set_password, event = None, None
         if kind == "invitation":
-            set_password = self._new_password(tenant_id, token, password, settings)
+            invited, email, password_hash = self._new_password(tenant_id, token, password, settings)
+            set_password = (email, password_hash)
+            event = self._completed(invited, kind, origin)
         verification = self._verifications.consume(
-            tenant_id, parsed[0], kind=kind, link_digest=parsed[1], now=clock.now(), set_password=set_password
+            tenant_id,
+            parsed[0],
+            kind=kind,
+            link_digest=parsed[1],
+            now=clock.now(),
+            set_password=set_password,
+            event=event,
         )
-        return self._await_activation(verification), verification
+        user = self._await_activation(verification)
+        completed = self._completed(user, kind, origin) if event is None else None
+        if completed is not None and self._audit is not None:
+            self._audit.append_after(completed)
+        return user, verification
+
+    def _completed(self, user: User, kind: VerificationKind, origin: Origin) -> AuditEvent | None:
+        if self._audit is None:
+            return None
+        return self._audit.about_user(
+            user.tenant_id,
+            user.user_id,
+            "verification.completed",
+            origin,
+            node_id=user.tier_node_id,
+            details={"kind": kind},
+        )
+
+    def _note_failure(
+        self, tenant_id: TenantId, token: str, kind: VerificationKind, origin: Origin, error: Exception
+    ) -> None:
+        """A link that did not work: about its account when the link names a known verification."""
+        if self._audit is None:
+            return
+        parsed = parse_link_token(token)
+        verification = self._verifications.get(tenant_id, parsed[0]) if parsed else None
+        user = self._users.get(tenant_id, verification.user_id) if verification is not None else None
+        reason = "invalid_link" if isinstance(error, CodeInvalid) else "invalid_input"
+        if isinstance(error, InvalidInput) and "password" in error.fields:
+            reason = "weak_password"
+        event = self._audit.about_user(
+            tenant_id,
+            user.user_id if user is not None else "",
+            "verification.failed",
+            origin,
+            node_id=user.tier_node_id if user is not None else ROOT_NODE,
+            outcome="failure",
+            details={"kind": kind, "reason": reason},
+        )
+        self._audit.append_after(event)
 
     def _new_password(
         self, tenant_id: TenantId, token: str, password: str | None, settings: EffectiveSettings | None
-    ) -> tuple[str, str]:
+    ) -> tuple[User, str, str]:
         verification = self.peek(tenant_id, token, "invitation")
         user = self._users.get(tenant_id, verification.user_id)
         if user is None or settings is None:
@@ -171,7 +260,7 @@ class VerificationFlow:
         policy = settings.section("password_policy")
         inputs = [str(v) for v in user.profile.values()]
         checked = check_new_password(password, policy, email=user.email, user_inputs=inputs)
-        return user.email, hash_password(checked)
+        return user, user.email, hash_password(checked)
 
     def _await_activation(self, verification: Verification) -> User:
         tenant_id, user_id = verification.tenant_id, verification.user_id

@@ -12,14 +12,16 @@ import datetime as dt
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
-from chalicelib.core.entities import User, Verification, VerificationKind
+from chalicelib.core.entities import AuditEvent, User, Verification, VerificationKind
 from chalicelib.core.errors import AlreadyExists, CodeInvalid
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
+from chalicelib.storage.audit_repository import audit_item_for
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
-from chalicelib.storage.models import EmailLoginItem, MainItem, UserItem, VerificationItem
+from chalicelib.storage.models import AuditItem, EmailLoginItem, MainItem, UserItem, VerificationItem
 from chalicelib.storage.users_repository import LOGIN, normalize_email, user_item_for, user_key
 
 SK = "VERIFY"
@@ -89,7 +91,9 @@ def _usable(kind: VerificationKind, link_digest: str, now: int) -> Condition:
 
 class DynamoVerificationRepository:
     @translate_errors
-    def create_pending_account(self, user: User, password_hash: str | None, verification: Verification) -> None:
+    def create_pending_account(
+        self, user: User, password_hash: str | None, verification: Verification, event: AuditEvent | None = None
+    ) -> None:
         email = normalize_email(user.email)
         login = EmailLoginItem(
             keys.email_login(user.tenant_id, email),
@@ -104,6 +108,7 @@ class DynamoVerificationRepository:
                 tx.save(login, condition=MainItem.pk.does_not_exist())
                 tx.save(_user_item(user, email), condition=MainItem.pk.does_not_exist())
                 tx.save(_item(verification), condition=MainItem.pk.does_not_exist())
+                _with_event(tx, event)
         except TransactWriteError as error:
             if is_condition_failure(error):
                 raise AlreadyExists("An account with this email already exists.") from error
@@ -186,6 +191,7 @@ class DynamoVerificationRepository:
         link_digest: str,
         now: int,
         set_password: tuple[str, str] | None = None,
+        event: AuditEvent | None = None,
     ) -> Verification:
         item = _key(tenant_id, verification_id)
         use = VerificationItem.consumed_at.set(now)
@@ -204,6 +210,7 @@ class DynamoVerificationRepository:
                     actions=[EmailLoginItem.password_hash.set(password_hash)],
                     condition=EmailLoginItem.user_id == current.user_id,
                 )
+                _with_event(tx, event)
         except (UpdateError, TransactWriteError) as error:
             if is_condition_failure(error):
                 raise CodeInvalid(detail="link unknown, used, expired or replaced") from error
@@ -242,7 +249,15 @@ class DynamoVerificationRepository:
         return True
 
     @translate_errors
-    def change_email(self, tenant_id: TenantId, verification_id: str, *, link_digest: str, now: int) -> tuple[str, str]:
+    def change_email(
+        self,
+        tenant_id: TenantId,
+        verification_id: str,
+        *,
+        link_digest: str,
+        now: int,
+        event: AuditEvent | None = None,
+    ) -> tuple[str, str]:
         verification = self.get(tenant_id, verification_id)
         if verification is None or not verification.new_email:
             raise CodeInvalid(detail="unknown email change")
@@ -286,6 +301,7 @@ class DynamoVerificationRepository:
                     ],
                     condition=UserItem.email == user.email,
                 )
+                _with_event(tx, event)
         except TransactWriteError as error:
             failed = cancelled_indexes(error)
             if failed == [2]:
@@ -294,6 +310,12 @@ class DynamoVerificationRepository:
                 raise CodeInvalid(detail="link unknown, used, expired or the account changed") from error
             raise
         return str(user.email), new_email
+
+
+def _with_event(tx: TransactWrite, event: AuditEvent | None) -> None:
+    """The change's audit event rides in its transaction (which may span the audit table)."""
+    if event is not None:
+        tx.save(audit_item_for(event), condition=AuditItem.pk.does_not_exist())
 
 
 verification_item = _item  # the stored form of a verification, for transactions written elsewhere (anonymous upgrade)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from chalicelib import container
 from chalicelib.core.ids import NodeId, TenantId
-from chalicelib.services.audit import Actor, Scalar
+from chalicelib.services.audit import Actor, Origin, Scalar
 from chalicelib.web.http import HttpRequest
 
 log = logging.getLogger(__name__)
@@ -56,3 +56,17 @@ def _record(actor: Actor, action: str, note: Note, failure: dict[str, Scalar] | 
         )
     except Exception:  # the write itself is done: losing its event must not turn it into an error
         log.exception("audit event %s on %s could not be stored", action, note.target_id)
+
+
+def origin_of(request: HttpRequest, client_id: str = "") -> Origin:
+    """Where a self-service request came from, for the events the services record about it."""
+    return Origin(request.source_ip, request.user_agent, client_id[:128])
+
+
+def record_user_event(
+    request: HttpRequest, tenant_id: TenantId, user_id: str, node_id: NodeId, action: str, details: dict[str, Scalar]
+) -> None:
+    """An event about an end user's own action, stored right after it (losing it is logged, never an error)."""
+    audit = container.audit()
+    event = audit.about_user(tenant_id, user_id, action, origin_of(request), node_id=node_id, details=details)
+    audit.append_after(event)

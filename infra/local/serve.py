@@ -44,13 +44,22 @@ def _env_int(name: str, default: int) -> int:
 
 def create_server(port: int) -> Any:
     """Chalice's local server for stage ``local``, the way ``chalice local --no-autoreload`` builds it."""
+    import functools
+
     from chalice.cli import factory
     from chalice.deploy.validate import validate_routes
     from chalice.local import create_local_server
 
+    from infra.local.peer_address import PeerAddressRequestHandler
+
     config = factory.CLIFactory(str(REPO_ROOT)).create_config_obj(chalice_stage_name="local")
     validate_routes(config.chalice_app.routes)
-    return create_local_server(config.chalice_app, config, "127.0.0.1", port)
+    server = create_local_server(config.chalice_app, config, "127.0.0.1", port)
+    # The client's real address as the event's sourceIp (Chalice's own handler reports 127.0.0.1 for everyone).
+    server.server.RequestHandlerClass = functools.partial(
+        PeerAddressRequestHandler, app_object=server.app_object, config=config
+    )
+    return server
 
 
 def banner(base_url: str, info: dict[str, Any], memory: bool) -> str:

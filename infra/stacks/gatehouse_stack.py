@@ -37,6 +37,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from chalice.cdk import Chalice
 from chalice.config import Config
@@ -103,6 +104,7 @@ class GatehouseStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Gatehouse {stage}: the role every Chalice function runs as",
         )
+        self.alerts_topic = self._add_alerts_topic()
         self.function_logs = logs.LogGroup(
             self,
             "FunctionLogs",
@@ -148,12 +150,27 @@ class GatehouseStack(cdk.Stack):
         cast("dynamodb.CfnTable", table.node.default_child).override_logical_id(spec["logical_id"])
         return table
 
+    # -- 2b. security alerts ---------------------------------------------------------------------------------------
+    def _add_alerts_topic(self) -> sns.Topic:
+        """The topic fraud alerts and account locks are published to (tenants subscribe with a filter policy on the
+        ``tenant`` message attribute): encrypted with the stack's key, TLS-only (``enforce_ssl`` adds a topic
+        policy denying any request without ``aws:SecureTransport``)."""
+        return sns.Topic(
+            self,
+            "SecurityAlerts",
+            topic_name=f"gatehouse-{self.stage}-security-alerts",
+            display_name=f"Gatehouse {self.stage} security alerts",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+
     # -- 3. the Chalice app --------------------------------------------------------------------------------------
     def _function_environment(self, sender_domain: str, public_url: str | None) -> dict[str, str]:
         env = {spec["env"]: self.tables[spec["logical_id"]].table_name for spec in self.table_specs}
         env["GATEHOUSE_STAGE"] = self.stage
         env["GATEHOUSE_KMS_KEY_ID"] = self.key.key_arn
         env["GATEHOUSE_EMAIL_SENDER"] = f"no-reply@{sender_domain}"
+        env["GATEHOUSE_ALERTS_TOPIC_ARN"] = self.alerts_topic.topic_arn
         # A prefix, not the machines' ARNs, so that the functions do not depend on the machines that depend on
         # them; the app appends the definition's stem with "_" -> "-".
         env[STATE_MACHINE_PREFIX_ENV] = self.format_arn(
@@ -291,18 +308,18 @@ class GatehouseStack(cdk.Stack):
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[self.format_arn(service="ses", resource="identity", resource_name=sender_domain)],
             ),
-            # SMS to a phone number has no ARN: AWS requires Resource "*" for it. The Deny keeps that grant from
-            # reaching any SNS topic.
-            iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]),
+            # SMS to a phone number has no ARN (AWS authorizes it on Resource "*"): allowed on everything that is
+            # not an SNS ARN, so the grant reaches no topic, platform endpoint or application. The alerts topic is
+            # the one SNS ARN the functions may publish to; nothing else on SNS is granted.
             iam.PolicyStatement(
-                effect=iam.Effect.DENY,
                 actions=["sns:Publish"],
-                resources=[
+                not_resources=[
                     self.format_arn(
                         service="sns", region="*", account="*", resource="*", arn_format=cdk.ArnFormat.NO_RESOURCE_NAME
                     )
                 ],
             ),
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.alerts_topic.topic_arn]),
             iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.function_logs.log_group_arn]
             ),

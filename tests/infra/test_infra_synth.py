@@ -179,6 +179,11 @@ def test_iam_has_no_wildcard_actions_and_star_resources_only_where_required(temp
         actions = _as_list(statement.get("Action", []))
         assert not [a for a in actions if "*" in a], f"{policy}: wildcard action in {statement}"
         assert "NotAction" not in statement
+        if "NotResource" in statement:  # only the SMS grant: every sns:Publish target that is not an SNS ARN
+            assert statement["Effect"] == "Allow" and actions == ["sns:Publish"], f"{policy}: {statement}"
+            assert json.dumps(statement["NotResource"]).count("arn:") == 1 and ":sns:*:*:*" in json.dumps(
+                statement["NotResource"]
+            )
         if statement["Effect"] == "Allow" and "*" in _as_list(statement.get("Resource", [])):
             assert set(actions) <= STAR_RESOURCE_ACTIONS, f"{policy}: Resource '*' for {actions}"
 
@@ -272,3 +277,34 @@ def test_every_function_gets_the_xmlsec1_layer_the_saml_sp_needs(template: dict[
     assert functions
     for function in functions.values():
         assert XMLSEC_LAYER in function["Properties"].get("Layers", [])
+
+
+def test_security_alerts_topic_is_encrypted_tls_only_and_the_functions_publishing_target(
+    template: dict[str, Any],
+) -> None:
+    topics = _resources(template, "AWS::SNS::Topic")
+    assert len(topics) == 1
+    ((topic_id, topic),) = topics.items()
+    (key_id,) = _resources(template, "AWS::KMS::Key")
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert topic["Properties"]["TopicName"] == "gatehouse-prod-security-alerts"
+    policies = [p["Properties"] for p in _resources(template, "AWS::SNS::TopicPolicy").values()]
+    assert len(policies) == 1 and policies[0]["Topics"] == [{"Ref": topic_id}]
+    (tls,) = policies[0]["PolicyDocument"]["Statement"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert tls["Resource"] == {"Ref": topic_id} and tls["Action"] == "sns:Publish"
+    for function in _resources(template, "AWS::Serverless::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["GATEHOUSE_ALERTS_TOPIC_ARN"] == {"Ref": topic_id}
+
+
+def test_the_functions_may_publish_to_the_alerts_topic_and_sms_and_nothing_else_on_sns(
+    template: dict[str, Any],
+) -> None:
+    (topic_id,) = _resources(template, "AWS::SNS::Topic")
+    statements = _function_role_statements(template, "sns")
+    assert all(s["Effect"] == "Allow" and _as_list(s["Action"]) == ["sns:Publish"] for s in statements), statements
+    targets = [s.get("Resource") for s in statements if "Resource" in s]
+    assert targets == [{"Ref": topic_id}], "the only SNS ARN granted is the alerts topic"
+    (sms,) = [s for s in statements if "NotResource" in s]
+    pattern = json.dumps(sms["NotResource"])
+    assert ":sns:*:*:*" in pattern, "SMS (no ARN) is allowed, every SNS ARN (topics, endpoints, apps) excluded"

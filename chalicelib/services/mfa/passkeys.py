@@ -13,6 +13,7 @@ from chalicelib.core.errors import ChallengeClosed, CodeInvalid, InvalidInput, R
 from chalicelib.core.ids import TenantId, UserId, new_id
 from chalicelib.core.ports import MfaRepository
 from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.audit import SYSTEM, Origin
 from chalicelib.services.mfa import FACTORS, webauthn
 from chalicelib.services.mfa.service import (
     CHALLENGE_SECONDS,
@@ -51,9 +52,30 @@ class PasskeyService:
         return challenge, webauthn.registration_options(user, ceremony, rp_name=rp_name, exclude=existing)
 
     def finish(
+        self,
+        tenant_id: TenantId,
+        user: User,
+        challenge_id: str,
+        credential: str,
+        settings: EffectiveSettings,
+        *,
+        origin: Origin = SYSTEM,
+    ) -> Verified:
+        """Verify the attestation (user verification required) and activate the passkey; an ``mfa.enrolled`` or
+        ``mfa.challenge_failed`` audit event either way, as for every other factor."""
+        try:
+            verified = self._finish(tenant_id, user, challenge_id, credential, settings)
+        except (CodeInvalid, RateLimited) as error:
+            self._mfa.events.failed(tenant_id, user, "webauthn", origin, error)
+            raise
+        self._mfa.events.passed(
+            tenant_id, user, origin, kind="webauthn", enrolled=True, new_codes=len(verified.recovery_codes)
+        )
+        return verified
+
+    def _finish(
         self, tenant_id: TenantId, user: User, challenge_id: str, credential: str, settings: EffectiveSettings
     ) -> Verified:
-        """Verify the attestation (user verification required) and activate the passkey."""
         now = clock.now()
         subject = f"MFA#{user.user_id}"
         challenge, throttle = self._repository.get_challenge_with_throttle(tenant_id, challenge_id, subject)

@@ -15,8 +15,10 @@ from chalicelib.core.errors import ChallengeClosed, CodeInvalid, InvalidInput, N
 from chalicelib.core.ids import TenantId, new_id
 from chalicelib.core.ports import EmailSender, KeyEncryption, MfaRepository, SmsSender, ThrottleRepository
 from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.audit import SYSTEM, AuditService, Origin
 from chalicelib.services.mfa import FACTORS, Answer, Factor, recovery_codes, totp
 from chalicelib.services.mfa import codes as delivered
+from chalicelib.services.mfa.events import MfaEvents
 
 MAX_ATTEMPTS = 5
 CHALLENGE_SECONDS = 600
@@ -37,6 +39,7 @@ class Verified:
     enrollment: MfaEnrollment
     amr: str
     recovery_codes: tuple[str, ...] = ()
+    enrolled: bool = False  # the answer confirmed a new enrollment (not a sign-in)
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,15 @@ class MfaService:
         encryption: KeyEncryption,
         email: EmailSender,
         sms: SmsSender,
+        audit: AuditService | None = None,
     ) -> None:
         self._repository = repository
         self._throttles = throttles
         self._encryption = encryption
         self._email = email
         self._sms = sms
+        self._events = MfaEvents(audit)
+        self.events = self._events  # the factor services built on this one (passkeys) record through it
 
     # --- the secret box the factors use ----------------------------------------------------------------------
 
@@ -183,8 +189,35 @@ class MfaService:
         kind: str,
         code: str,
         settings: EffectiveSettings,
+        *,
+        origin: Origin = SYSTEM,
     ) -> Verified:
-        """Check an answer to a challenge; raises CodeInvalid (wrong, used, locked, expired) or RateLimited."""
+        """Check an answer to a challenge; raises CodeInvalid (wrong, used, locked, expired) or RateLimited.
+        Every answer is an audit event (``mfa.enrolled``, ``mfa.challenge_passed``, ``mfa.challenge_failed``)."""
+        try:
+            verified = self._verify(tenant_id, user, challenge_id, kind, code, settings)
+        except (CodeInvalid, RateLimited) as error:
+            self._events.failed(tenant_id, user, kind, origin, error)
+            raise
+        self._events.passed(
+            tenant_id,
+            user,
+            origin,
+            kind=verified.enrollment.kind,
+            enrolled=verified.enrolled,
+            new_codes=len(verified.recovery_codes),
+        )
+        return verified
+
+    def _verify(
+        self,
+        tenant_id: TenantId,
+        user: User,
+        challenge_id: str,
+        kind: str,
+        code: str,
+        settings: EffectiveSettings,
+    ) -> Verified:
         now = clock.now()
         subject = f"MFA#{user.user_id}"
         challenge, throttle = self._repository.get_challenge_with_throttle(tenant_id, challenge_id, subject)
@@ -246,7 +279,12 @@ class MfaService:
             self.count_wrong_answer(tenant_id, challenge, f"MFA#{user.user_id}", now)
             raise CodeInvalid(WRONG_CODE, detail="completion refused") from error
         self._throttles.reset(tenant_id, f"MFA#{user.user_id}")
-        return Verified(enrollment=enrollment, amr=factor.amr, recovery_codes=tuple(new_codes))
+        return Verified(
+            enrollment=enrollment,
+            amr=factor.amr,
+            recovery_codes=tuple(new_codes),
+            enrolled=challenge.purpose == "enroll",
+        )
 
     def count_wrong_answer(self, tenant_id: TenantId, challenge: MfaChallenge, subject: str, now: int) -> int:
         attempts = self._repository.record_wrong_answer(tenant_id, challenge.challenge_id, max_attempts=MAX_ATTEMPTS)
@@ -326,12 +364,13 @@ class MfaService:
 
     # --- management by the user ----------------------------------------------------------------------------
 
-    def regenerate_recovery_codes(self, tenant_id: TenantId, user: User) -> list[str]:
+    def regenerate_recovery_codes(self, tenant_id: TenantId, user: User, *, origin: Origin = SYSTEM) -> list[str]:
         """Ten new codes replacing the old ones (which stop working); shown once."""
         if not any(FACTORS[k].primary for k in user.mfa_kinds if k in FACTORS):
             raise InvalidInput("Set up another method first.")
         codes = recovery_codes.new_codes()
         self._repository.replace_recovery(self._recovery_enrollment(tenant_id, user, codes, clock.now()))
+        self._events.note(tenant_id, user, "mfa.recovery_codes_regenerated", origin, kind="recovery_code")
         return codes
 
     def rename(self, tenant_id: TenantId, user: User, enrollment_id: str, label: str) -> None:
@@ -341,15 +380,17 @@ class MfaService:
         self._find(tenant_id, user, enrollment_id)
         self._repository.rename_enrollment(tenant_id, user.user_id, enrollment_id, label)
 
-    def remove(self, tenant_id: TenantId, user: User, enrollment_id: str) -> None:
+    def remove(self, tenant_id: TenantId, user: User, enrollment_id: str, *, origin: Origin = SYSTEM) -> None:
         """Remove a factor (the caller has re-authenticated the user); without a real factor left, the recovery
-        codes go too."""
+        codes go too. Each removed factor is an ``mfa.removed`` event."""
         enrollment = self._find(tenant_id, user, enrollment_id)
         self._repository.remove_enrollment(tenant_id, user.user_id, enrollment)
+        self._events.note(tenant_id, user, "mfa.removed", origin, kind=enrollment.kind)
         remaining = [e for e in self.enrollments(tenant_id, user) if e.enrollment_id != enrollment_id]
         if not any(FACTORS[e.kind].primary for e in remaining if e.kind in FACTORS):
             for leftover in remaining:
                 self._repository.remove_enrollment(tenant_id, user.user_id, leftover)
+                self._events.note(tenant_id, user, "mfa.removed", origin, kind=leftover.kind, reason="no_factor_left")
 
     def reset(self, tenant_id: TenantId, user: User) -> int:
         """Remove every factor of the user, pending ones included (an admin's "reset MFA", for a user who lost

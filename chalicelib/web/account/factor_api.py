@@ -24,6 +24,7 @@ from chalicelib.core.ids import TenantId
 from chalicelib.services.mfa.phones import to_e164
 from chalicelib.services.mfa.service import CHALLENGE_SECONDS, MAX_LABEL, enrollable_kinds
 from chalicelib.web.account import views
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import NO_STORE
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response
 
@@ -101,7 +102,13 @@ def _verify(http: HttpRequest, tenant_id: TenantId, user: User, kind: str, data:
     mfa, settings = container.mfa(), views.settings_for(tenant_id, user)
     try:
         verified = mfa.verify(
-            tenant_id, user, _text(data, "challenge_id", 64), kind, _text(data, "code", MAX_CODE), settings
+            tenant_id,
+            user,
+            _text(data, "challenge_id", 64),
+            kind,
+            _text(data, "code", MAX_CODE),
+            settings,
+            origin=origin_of(http),
         )
     except ChallengeClosed:
         raise

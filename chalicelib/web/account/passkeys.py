@@ -21,6 +21,7 @@ from chalicelib.services.mfa.service import MAX_LABEL, allowed_kinds
 from chalicelib.services.step_up import amr_after, has_second_factor
 from chalicelib.web.account import views
 from chalicelib.web.account.portal_session import PortalUser
+from chalicelib.web.audit import origin_of
 from chalicelib.web.http import HttpRequest, HttpResponse, single
 from chalicelib.web.pages.assets import webauthn_script
 
@@ -57,7 +58,9 @@ def add_passkey(
     challenge_id = (single(form, "challenge") or "")[:64]
     credential = (single(form, "credential") or "")[: webauthn.MAX_CREDENTIAL_JSON + 1]
     try:
-        verified = container.passkeys().finish(tenant_id, user, challenge_id, credential, settings)
+        verified = container.passkeys().finish(
+            tenant_id, user, challenge_id, credential, settings, origin=origin_of(http)
+        )
     except ChallengeClosed:
         return render(status=400, error="mfa.error.locked")
     except CodeInvalid:

@@ -23,7 +23,9 @@ from chalicelib.core.digests import constant_time_equals, s256
 from chalicelib.core.entities import Client, User
 from chalicelib.core.errors import AlreadyExists, CodeInvalid, TokenInvalid
 from chalicelib.core.ids import ClientId, TenantId, UserId, new_id, new_secret
+from chalicelib.services.audit import Scalar
 from chalicelib.services.tokens import issuer_url
+from chalicelib.web.audit import record_user_event
 from chalicelib.web.errors import InvalidRequest
 from chalicelib.web.http import HttpRequest, HttpResponse, cookie, expired_cookie, redirect, single
 
@@ -177,6 +179,8 @@ def sign_out(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
     )
     if portal.session_id:
         container.sessions().end(tenant_id, portal.session_id)
+    details: dict[str, Scalar] = {"client_id": PORTAL_CLIENT_ID}
+    record_user_event(http, tenant_id, portal.user.user_id, portal.user.tier_node_id, "session.signed_out", details)
     response = redirect(portal_url(tenant_id, "signed-out"))
     response.cookies.append(expired_cookie(SESSION_COOKIE, path=portal_path(tenant_id)))
     return response

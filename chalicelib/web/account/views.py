@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import container
-from chalicelib.core.entities import AuditEvent, User
-from chalicelib.core.errors import NotFound, ReauthenticationRequired
+from chalicelib.core.entities import AuditEvent, AuditOutcome, User
+from chalicelib.core.errors import CodeInvalid, InvalidInput, NotFound, RateLimited, ReauthenticationRequired
 from chalicelib.core.ids import ClientId, TenantId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.account_profile import profile_view
@@ -18,6 +18,7 @@ from chalicelib.services.devices import describe_user_agent
 from chalicelib.services.mfa.service import usable_kinds
 from chalicelib.services.step_up import has_second_factor
 from chalicelib.services.tokens import issuer_url
+from chalicelib.web.audit import origin_of
 from chalicelib.web.http import HttpRequest
 
 
@@ -25,7 +26,15 @@ def settings_for(tenant_id: TenantId, user: User) -> EffectiveSettings:
     return container.tenants().effective(tenant_id, user.tier_node_id)
 
 
-def record(http: HttpRequest, tenant_id: TenantId, user: User, action: str, **details: str | int | bool) -> None:
+def record(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    user: User,
+    action: str,
+    *,
+    outcome: AuditOutcome = "success",
+    **details: str | int | bool,
+) -> None:
     """An audit event about the user's own change (shown in their activity, pseudonymized at erasure)."""
     audit = container.audit()
     audit.append(
@@ -36,6 +45,7 @@ def record(http: HttpRequest, tenant_id: TenantId, user: User, action: str, **de
             node_id=user.tier_node_id,
             source_ip=http.source_ip,
             user_agent=http.user_agent,
+            outcome=outcome,
             details=details,
         )
     )
@@ -60,17 +70,23 @@ def update_profile(
 
 def request_email_change(http: HttpRequest, tenant_id: TenantId, user: User, new_email: str) -> None:
     container.request_limiter().count(tenant_id, "email_change", http.source_ip)
-    container.recovery().request_email_change(tenant_id, user, new_email, settings=settings_for(tenant_id, user))
-    record(http, tenant_id, user, "account.email_change_requested")
+    settings = settings_for(tenant_id, user)
+    container.recovery().request_email_change(tenant_id, user, new_email, settings=settings, origin=origin_of(http))
 
 
 def change_password(
     http: HttpRequest, tenant_id: TenantId, user: User, *, current: str, new: str, keep_session: str
 ) -> int:
     """Change the password and sign every other device out; returns how many sessions/grants ended."""
-    container.account_profile().change_password(
-        tenant_id, user, current=current, new=new, ip=http.source_ip, settings=settings_for(tenant_id, user)
-    )
+    try:
+        container.account_profile().change_password(
+            tenant_id, user, current=current, new=new, ip=http.source_ip, settings=settings_for(tenant_id, user)
+        )
+    except (InvalidInput, RateLimited) as error:
+        fields = ",".join(sorted(error.fields)) if isinstance(error, InvalidInput) else ""
+        reason = "rate_limited" if isinstance(error, RateLimited) else "invalid_input"
+        record(http, tenant_id, user, "account.password_change_failed", outcome="failure", reason=reason, fields=fields)
+        raise
     ended = 0
     devices = container.devices()
     overview = devices.overview(tenant_id, user.user_id)
@@ -229,14 +245,12 @@ require_second_factor = _require_second_factor
 
 def remove_factor(http: HttpRequest, tenant_id: TenantId, user: User, enrollment_id: str, amr: tuple[str, ...]) -> None:
     _require_second_factor(tenant_id, user, amr)
-    container.mfa().remove(tenant_id, user, enrollment_id)
-    record(http, tenant_id, user, "account.mfa_removed")
+    container.mfa().remove(tenant_id, user, enrollment_id, origin=origin_of(http))
 
 
 def regenerate_recovery_codes(http: HttpRequest, tenant_id: TenantId, user: User, amr: tuple[str, ...]) -> list[str]:
     _require_second_factor(tenant_id, user, amr)
-    codes = container.mfa().regenerate_recovery_codes(tenant_id, user)
-    record(http, tenant_id, user, "account.recovery_codes_regenerated")
+    codes = container.mfa().regenerate_recovery_codes(tenant_id, user, origin=origin_of(http))
     return codes
 
 
@@ -270,6 +284,10 @@ def request_phone_change(http: HttpRequest, tenant_id: TenantId, user: User, pho
 
 
 def confirm_phone_change(http: HttpRequest, tenant_id: TenantId, user: User, code: str) -> dict[str, Any]:
-    number = container.phone_change().confirm(tenant_id, user, code)
+    try:
+        number = container.phone_change().confirm(tenant_id, user, code)
+    except CodeInvalid:
+        record(http, tenant_id, user, "account.phone_change_failed", outcome="failure", reason="invalid_code")
+        raise
     record(http, tenant_id, user, "account.phone_changed")
     return {"status": "phone_changed", "phone_number": number}

@@ -26,6 +26,7 @@ from chalicelib.services.mfa import FACTORS, webauthn
 from chalicelib.services.mfa.service import allowed_kinds
 from chalicelib.services.step_up import SignIn, amr_after, decide
 from chalicelib.services.tokens import issuer_url
+from chalicelib.web.audit import origin_of
 from chalicelib.web.authn import native_risk
 from chalicelib.web.authn.errors import FlowInvalid, MfaEnrollmentRequired, authn_flow_endpoint
 from chalicelib.web.errors import NO_STORE, InvalidRedirectUri
@@ -309,7 +310,8 @@ def mfa_select_step(http: HttpRequest, tenant: str) -> HttpResponse:
 def mfa_verify_step(http: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id, data, claims, client, settings, user, method = _mfa_context(http, tenant)
     answer = _credential(data) if method.kind == "webauthn" else _text(data, "code", limit=64)
-    verified = container.mfa().verify(tenant_id, user, str(claims["cid"]), method.kind, answer, settings)
+    origin = origin_of(http, client.client_id)
+    verified = container.mfa().verify(tenant_id, user, str(claims["cid"]), method.kind, answer, settings, origin=origin)
     amr = amr_after(("pwd",), verified.amr)
     pwv = claims.get("pwv") if isinstance(claims.get("pwv"), str) else None
     risk = native_risk.carried(claims)
@@ -369,7 +371,8 @@ def passkey_verify_step(http: HttpRequest, tenant: str) -> HttpResponse:
         user = _active_user(tenant_id, user_id)
     except NotFound as error:
         raise CodeInvalid("The passkey was not recognised.", detail="unknown user handle") from error
-    container.mfa().verify(tenant_id, user, str(claims["cid"]), "webauthn", credential, settings)
+    origin = origin_of(http, client.client_id)
+    container.mfa().verify(tenant_id, user, str(claims["cid"]), "webauthn", credential, settings, origin=origin)
     return _complete(http, tenant_id, client, claims["req"], user, webauthn.PASSWORDLESS_AMR, settings)
 
 

@@ -17,6 +17,7 @@ from chalicelib.core.ids import TenantId
 from chalicelib.services.mfa import webauthn
 from chalicelib.services.mfa.service import usable_kinds
 from chalicelib.services.sessions import ACR_MFA
+from chalicelib.web.audit import origin_of
 from chalicelib.web.authn.errors import StepUpRequired, authn_flow_endpoint
 from chalicelib.web.errors import NO_STORE
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response
@@ -72,7 +73,7 @@ def verify_passkey(http: HttpRequest, tenant: str) -> HttpResponse:
     if len(raw) > webauthn.MAX_CREDENTIAL_JSON:
         raise InvalidInput("'credential' is too large.", fields={"credential": "too_long"})
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
-    verified = container.passkeys().finish(tenant_id, user, challenge_id, raw, settings)
+    verified = container.passkeys().finish(tenant_id, user, challenge_id, raw, settings, origin=origin_of(http))
     body: dict[str, Any] = {"status": "registered", "id": verified.enrollment.enrollment_id}
     if verified.recovery_codes:
         body["recovery_codes"] = list(verified.recovery_codes)

@@ -16,6 +16,7 @@ from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.mfa.phones import to_e164
 from chalicelib.services.mfa.service import Verified
 from chalicelib.services.step_up import amr_after, has_second_factor
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect
 from chalicelib.web.mfa.account import (
@@ -113,7 +114,8 @@ def _totp(
     pending = mfa.pending_enrollment(tenant_id, user, posted(http, "enrollment", 64))
     challenge_id = posted(http, "challenge", 64)
     try:
-        verified = mfa.verify(tenant_id, user, challenge_id, "totp", posted(http, "code", 64), settings)
+        code = posted(http, "code", 64)
+        verified = mfa.verify(tenant_id, user, challenge_id, "totp", code, settings, origin=origin_of(http))
     except (CodeInvalid, RateLimited) as error:
         from chalicelib.services.mfa import totp
 
@@ -188,7 +190,8 @@ def _delivery(
             notice = "mfa.error.send_failed"
         return _code_page(http, tenant_id, kind, pending, challenge_id, notice=notice)
     try:
-        verified = mfa.verify(tenant_id, user, challenge_id, kind, posted(http, "code", 64), settings)
+        code = posted(http, "code", 64)
+        verified = mfa.verify(tenant_id, user, challenge_id, kind, code, settings, origin=origin_of(http))
     except (CodeInvalid, RateLimited) as error:
         key = next(v for k, v in CODE_ERRORS.items() if isinstance(error, k))
         return _code_page(http, tenant_id, kind, pending, challenge_id, error=key, status=400)

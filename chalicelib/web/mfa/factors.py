@@ -11,6 +11,7 @@ from chalicelib.core.entities import LoginSession, User
 from chalicelib.core.errors import InvalidCredentials, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import TenantId
 from chalicelib.core.settings import EffectiveSettings
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect
 from chalicelib.web.mfa.account import needs_step_up, posted, signed_in, step_up_page, user_settings
@@ -59,10 +60,10 @@ def _change(
     except RateLimited:
         return factors_page(http, tenant_id, user, settings, error="login.error.too_many_attempts", status=429)
     if action == "regenerate":
-        codes = mfa.regenerate_recovery_codes(tenant_id, user)
+        codes = mfa.regenerate_recovery_codes(tenant_id, user, origin=origin_of(http))
         return recovery_codes_page(http, tenant_id, codes, "")
     try:
-        mfa.remove(tenant_id, user, enrollment_id)
+        mfa.remove(tenant_id, user, enrollment_id, origin=origin_of(http))
     except NotFound:
         return factors_page(http, tenant_id, user, settings, error="error.invalid_request", status=404)
     return redirect(urls.page(tenant_id, "mfa/factors"))

@@ -17,6 +17,7 @@ from chalicelib.core.ids import TenantId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.mfa import webauthn
 from chalicelib.services.mfa.service import MAX_LABEL, allowed_kinds, enrollable_kinds
+from chalicelib.web.audit import origin_of
 from chalicelib.web.http import HttpRequest, HttpResponse
 from chalicelib.web.mfa.account import carried_flow, posted
 from chalicelib.web.oidc import flow, urls
@@ -42,7 +43,9 @@ def passkey_enrollment(
         return _begin(http, tenant_id, user, settings, label=label[:MAX_LABEL], error="mfa.error.label_invalid")
     credential = posted(http, "credential", webauthn.MAX_CREDENTIAL_JSON + 1)
     try:
-        verified = container.passkeys().finish(tenant_id, user, posted(http, "challenge", 64), credential, settings)
+        verified = container.passkeys().finish(
+            tenant_id, user, posted(http, "challenge", 64), credential, settings, origin=origin_of(http)
+        )
     except ChallengeClosed:
         return _begin(http, tenant_id, user, settings, label=label, error="mfa.error.locked")
     except CodeInvalid:

@@ -20,6 +20,7 @@ from chalicelib.core.ids import TenantId, UserId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.mfa import FACTORS
 from chalicelib.services.step_up import SignIn, StepUp, amr_after, decide
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import InvalidRequest, OAuthError, page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
 from chalicelib.web.mfa import device, state
@@ -314,7 +315,9 @@ def _challenge(http: HttpRequest, tenant: str) -> HttpResponse:
         return render(current, notice=notice)
     answer = single(form, "credential" if current.kind == "webauthn" else "code") or ""
     try:
-        verified = container.mfa().verify(tenant_id, user, challenge_id, current.kind, answer, settings)
+        verified = container.mfa().verify(
+            tenant_id, user, challenge_id, current.kind, answer, settings, origin=origin_of(http, _client_id(client))
+        )
     except ChallengeClosed:
         _record_mfa_failure(http, tenant_id, client, user, "mfa_locked")
         return render(current, error="mfa.error.locked", status=400)

@@ -25,6 +25,7 @@ from chalicelib.services.authentication import PasswordAuthentication
 from chalicelib.services.mfa import webauthn
 from chalicelib.services.mfa.service import CHALLENGE_SECONDS, allowed_kinds
 from chalicelib.services.tokens import issuer_url
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import InvalidRequest
 from chalicelib.web.http import HttpRequest, HttpResponse, single
 from chalicelib.web.oidc import flow, risk_gate
@@ -66,7 +67,8 @@ def passkey_sign_in(
     if user.status != "active" or not tree.is_active(user.tier_node_id):
         return refused("login.error.account_disabled", 403)
     try:
-        container.mfa().verify(tenant_id, user, cid, "webauthn", credential, settings)
+        origin = origin_of(http, client.client_id)
+        container.mfa().verify(tenant_id, user, cid, "webauthn", credential, settings, origin=origin)
     except CodeInvalid:
         refused.record_failure(user, "passkey_invalid")
         return refused("passkey.error.not_accepted", 400)

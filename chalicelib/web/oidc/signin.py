@@ -176,6 +176,8 @@ def _consent(http: HttpRequest, tenant: str) -> HttpResponse:
         return step_up
     decision = single(http.form(), "decision")
     if decision != "allow":
+        details = {"client_id": client.client_id, "scope": " ".join(request.scope)}
+        risk_gate.record_user_event(http, tenant_id, user.user_id, user.tier_node_id, "consent.denied", details)
         raise fail(tenant_id, request, AccessDenied("The user denied the request."))
     container.consent().grant(tenant_id, client, user.user_id, request.scope)
     details = {"client_id": client.client_id, "scope": " ".join(request.scope)}

@@ -16,6 +16,7 @@ from chalicelib import container
 from chalicelib.core import errors as domain
 from chalicelib.core.ids import ROOT_NODE, TenantId
 from chalicelib.services.registration import RegistrationRequest
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import NO_STORE, Handler, MissingBearer
 from chalicelib.web.http import BadRequest, DuplicateParameter, HttpRequest, HttpResponse, json_response
 from chalicelib.web.oidc.resources import bearer_token
@@ -121,7 +122,7 @@ def register_api(request: HttpRequest, tenant: str) -> HttpResponse:
     )
     settings = container.tenants().effective(tenant_id, ROOT_NODE)
     container.request_limiter().count(tenant_id, "register", request.source_ip)
-    container.registration().register(tenant_id, registration, settings=settings)
+    container.registration().register(tenant_id, registration, settings=settings, origin=origin_of(request))
     return _accepted(
         {"status": "verification_pending", "message": "Check your inbox for a link to verify your email address."}
     )
@@ -140,7 +141,8 @@ def forgot_api(request: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id = container.tenants().tree(tenant).tenant_id
     email = _text(_body(request), "email")
     container.request_limiter().count(tenant_id, "forgot", request.source_ip)
-    container.recovery().request_reset(tenant_id, email, settings=container.tenants().effective(tenant_id))
+    settings = container.tenants().effective(tenant_id)
+    container.recovery().request_reset(tenant_id, email, settings=settings, origin=origin_of(request))
     return _accepted()
 
 
@@ -150,9 +152,10 @@ def reset_api(request: HttpRequest, tenant: str) -> HttpResponse:
     data = _body(request)
     token, password = _text(data, "token"), _text(data, "password")
     recovery = container.recovery()
-    user = container.accounts().get(tenant_id, recovery.check_reset_link(tenant_id, token).user_id)
+    origin = origin_of(request)
+    user = container.accounts().get(tenant_id, recovery.check_reset_link(tenant_id, token, origin=origin).user_id)
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
-    recovery.reset_password(tenant_id, token, password, settings=settings)
+    recovery.reset_password(tenant_id, token, password, settings=settings, origin=origin)
     return json_response({"status": "password_reset"}, 200, dict(NO_STORE))
 
 
@@ -165,5 +168,5 @@ def email_change_api(request: HttpRequest, tenant: str) -> HttpResponse:
     new_email = _text(_body(request), "new_email")
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
     container.request_limiter().count(tenant_id, "email_change", request.source_ip)
-    container.recovery().request_email_change(tenant_id, user, new_email, settings=settings)
+    container.recovery().request_email_change(tenant_id, user, new_email, settings=settings, origin=origin_of(request))
     return _accepted({"status": "verification_pending", "message": "Check the new address's inbox for a link."})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from chalicelib import container
 from chalicelib.core.errors import CodeInvalid, DependencyUnavailable, InvalidInput, NotFound
 from chalicelib.core.ids import ROOT_NODE, TenantId
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, single
 from chalicelib.web.oidc import flow, urls
@@ -53,7 +54,8 @@ def _forgot(http: HttpRequest, tenant: str) -> HttpResponse:
     email = (single(http.form(), "email") or "").strip()[:MAX_EMAIL]
     try:
         container.request_limiter().count(tenant_id, "forgot", http.source_ip)
-        container.recovery().request_reset(tenant_id, email, settings=container.tenants().effective(tenant_id))
+        settings = container.tenants().effective(tenant_id)
+        container.recovery().request_reset(tenant_id, email, settings=settings, origin=origin_of(http))
     except InvalidInput:
         errors = {"email": "login.error.email_invalid"}
         return _email_form(http, tenant_id, "forgot_password.html", status=400, errors=errors, email=email)
@@ -75,10 +77,12 @@ def _reset(http: HttpRequest, tenant: str) -> HttpResponse:
     forms.check_csrf(http)
     token = single(http.form(), "token") or ""
     try:
-        verification = recovery.check_reset_link(tenant_id, token)
+        origin = origin_of(http)
+        verification = recovery.check_reset_link(tenant_id, token, origin=origin)
         user = container.accounts().get(tenant_id, verification.user_id)
         settings = container.tenants().effective(tenant_id, user.tier_node_id)
-        recovery.reset_password(tenant_id, token, single(http.form(), "password") or "", settings=settings)
+        password = single(http.form(), "password") or ""
+        recovery.reset_password(tenant_id, token, password, settings=settings, origin=origin)
     except (CodeInvalid, NotFound):
         return invalid_link_page(http, tenant_id)
     except InvalidInput as failure:
@@ -102,7 +106,7 @@ def _email_change(http: HttpRequest, tenant: str) -> HttpResponse:
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
     try:
         container.request_limiter().count(tenant_id, "email_change", http.source_ip)
-        container.recovery().request_email_change(tenant_id, user, new_email, settings=settings)
+        container.recovery().request_email_change(tenant_id, user, new_email, settings=settings, origin=origin_of(http))
     except InvalidInput as failure:
         return _email_form(
             http,
@@ -136,7 +140,7 @@ def _email_verify(http: HttpRequest, tenant: str) -> HttpResponse:
         )
     forms.check_csrf(http)
     try:
-        recovery.confirm_email_change(tenant_id, single(http.form(), "token") or "")
+        recovery.confirm_email_change(tenant_id, single(http.form(), "token") or "", origin=origin_of(http))
     except CodeInvalid:
         return invalid_link_page(http, tenant_id)
     except InvalidInput:

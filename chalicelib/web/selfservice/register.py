@@ -11,6 +11,7 @@ from chalicelib.core.errors import DependencyUnavailable, InvalidInput, Registra
 from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.registration import RegistrationRequest
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, single
 from chalicelib.web.oidc import flow, urls
@@ -108,7 +109,8 @@ def _register(http: HttpRequest, tenant: str) -> HttpResponse:
     )
     container.request_limiter().count(tenant_id, "register", http.source_ip)
     try:
-        container.registration().register(tenant_id, request, settings=settings, node_id=node_id)
+        origin = origin_of(http, str((resume or {}).get("client_id") or ""))
+        container.registration().register(tenant_id, request, settings=settings, node_id=node_id, origin=origin)
     except InvalidInput as failure:
         return _form_page(
             http,

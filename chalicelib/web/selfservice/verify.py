@@ -11,6 +11,7 @@ from chalicelib import container
 from chalicelib.core.entities import User, Verification
 from chalicelib.core.errors import CodeInvalid, InvalidInput, NotFound
 from chalicelib.core.ids import ROOT_NODE, TenantId
+from chalicelib.web.audit import origin_of
 from chalicelib.web.errors import page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
 from chalicelib.web.oidc import flow, urls
@@ -108,7 +109,7 @@ def _verify(http: HttpRequest, tenant: str) -> HttpResponse:
     forms.check_csrf(http)
     try:
         user, verification = container.verification_flow().confirm(
-            tenant_id, single(http.form(), "token") or "", "registration"
+            tenant_id, single(http.form(), "token") or "", "registration", origin=origin_of(http)
         )
     except (CodeInvalid, InvalidInput):
         return invalid_link_page(http, tenant_id)
@@ -148,11 +149,13 @@ def _invitation(http: HttpRequest, tenant: str) -> HttpResponse:
     forms.check_csrf(http)
     token = single(http.form(), "token") or ""
     try:
-        verification = verification_flow.peek(tenant_id, token, "invitation")
+        origin = origin_of(http)
+        verification = verification_flow.peek(tenant_id, token, "invitation", origin=origin)
         invited = container.accounts().get(tenant_id, verification.user_id)
         settings = container.tenants().effective(tenant_id, invited.tier_node_id)
+        password = single(http.form(), "password") or ""
         user, verification = verification_flow.confirm(
-            tenant_id, token, "invitation", password=single(http.form(), "password") or "", settings=settings
+            tenant_id, token, "invitation", password=password, settings=settings, origin=origin
         )
     except (CodeInvalid, NotFound):
         return invalid_link_page(http, tenant_id)

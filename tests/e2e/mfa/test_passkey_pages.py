@@ -68,7 +68,17 @@ def enrolled(site: MfaSite) -> tuple[requests.Session, SoftAuthenticator]:
     assert len(re.findall(r"<li><code>([a-z0-9-]+)</code></li>", done.text)) == 10  # the first factor: codes
     factors = browser.get(site.url("mfa/factors"), timeout=TIMEOUT).text
     assert 'data-kind="webauthn"' in factors and "Laptop" in factors
+    assert ("webauthn", "success") in mfa_events(site, "mfa.enrolled")
     return browser, authenticator
+
+
+def mfa_events(site: MfaSite, action: str) -> list[tuple[str, str]]:
+    """(factor kind, outcome) of the user's ``action`` audit events, newest first."""
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    events, _ = container.audit().list(TenantId(site.slug), action=action, subject=site.user_id)
+    return [(str(e.details.get("kind")), e.outcome) for e in events]
 
 
 def test_script_is_served_content_addressed_and_only_passkey_pages_allow_it(site: MfaSite) -> None:
@@ -157,6 +167,7 @@ def test_passwordless_sign_in_on_the_login_page(
     claims = jwt_claims(exchange(site, callback(done, site)["code"])["id_token"])
     assert claims["amr"] == ["hwk", "user", "mfa"] and claims["acr"] == "urn:gatehouse:loa:2"
     assert claims["sub"] == site.user_id
+    assert ("webauthn", "success") in mfa_events(site, "mfa.challenge_passed")
 
     # The same assertion again (the challenge was single-use): the login page with its error.
     replay = post(browser, site.url("login"), {**fields, "credential": assertion})

@@ -97,3 +97,67 @@ def test_a_time_range_becomes_event_id_bounds_and_the_user_filter_is_checked(rep
         service.list(TenantId("t1"), subject="no spaces or; semicolons")
     with pytest.raises(InvalidInput):
         service.list(TenantId("t1"), since=-1)
+
+
+# --- events about end users from a request's origin ------------------------------------------------------------
+
+
+def test_user_events_carry_the_origin_and_the_client_without_being_stored(repository: MemoryAudit) -> None:
+    from chalicelib.services.audit import Origin
+
+    service = AuditService(repository)
+    origin = Origin("198.51.100.7", "Firefox/120", "shop-web")
+    event = service.about_user(
+        TenantId("t1"), "u-9", "password_reset.completed", origin, node_id=NodeId("n-1"), details={"kind": "x"}
+    )
+    assert repository.appended == []
+    assert (event.user_id, event.target_id, event.actor, event.node_id) == ("u-9", "u-9", "u-9", "n-1")
+    assert (event.source_ip, event.user_agent, event.outcome) == ("198.51.100.7", "Firefox/120", "success")
+    assert event.details == {"client_id": "shop-web", "kind": "x"}
+    service.append_after(event)
+    assert repository.appended == [(event, event.occurred_at + RETENTION_SECONDS)]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password",
+        "new_password",
+        "client_secret",
+        "refresh_token",
+        "password_hash",
+        "api_key",
+        "code",
+        "recovery_code",
+        "otp",
+        "totp_secret",
+        "credential_id",
+        "session_cookie",
+        "Link_Token",
+    ],
+)
+def test_credential_like_detail_keys_never_reach_an_event(repository: MemoryAudit, key: str) -> None:
+    from chalicelib.services.audit import Origin
+
+    service = AuditService(repository)
+    details = {key: "s3cr3t-value", "reason": "invalid_link", "kind": "totp", "count": 2, "fields": "password"}
+    for event in (
+        service.record(ACTOR, "admin.user.update", "u-1", details=details),
+        service.about_user(
+            TenantId("t1"), "u-1", "mfa.challenge_failed", Origin(), node_id=NodeId("r"), details=details
+        ),
+    ):
+        assert key not in event.details and "s3cr3t-value" not in repr(event)
+        assert event.details["reason"] == "invalid_link" and event.details["fields"] == "password"
+
+
+def test_losing_an_event_after_the_change_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(MemoryAudit):
+        def append(self, event: AuditEvent, *, expires_at: int) -> None:
+            raise RuntimeError("table unavailable")
+
+    from chalicelib.services.audit import Origin
+
+    service = AuditService(Broken())
+    service.append_after(service.about_user(TenantId("t1"), "u", "mfa.removed", Origin(), node_id=NodeId("r")))
+    assert "mfa.removed event could not be stored" in caplog.text

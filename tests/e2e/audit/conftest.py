@@ -1,0 +1,144 @@
+"""Fixtures of the audit-trail end-to-end tests: a fresh tenant per test with a first-party web client, a
+third-party client that asks for consent, one active user and the tenant administrator's view of its trail."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support.audit_trail import AuditTrail
+from tests.support.oidc_client import E2EUser, Page, Provider, query_params
+
+TIMEOUT = 15
+
+
+@dataclass
+class Shop:
+    base: str
+    slug: str
+    client_id: str
+    secret: str
+    partner_id: str
+    partner_secret: str
+    redirect_uri: str
+    user: E2EUser
+    trail: AuditTrail
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base}/t/{self.slug}"
+
+    def url(self, path: str) -> str:
+        return f"{self.issuer}/{path}"
+
+    def provider(self) -> Provider:
+        return Provider(self.base, self.slug)
+
+    def params(self, client_id: str | None = None, **extra: str) -> dict[str, str]:
+        return {
+            "client_id": client_id or self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "response_type": "code",
+            "scope": "openid email offline_access",
+            "state": secrets.token_urlsafe(8),
+            **extra,
+        }
+
+    def new_user(self) -> E2EUser:
+        from chalicelib import container
+        from chalicelib.core.ids import TenantId
+
+        email, password = f"u-{uuid.uuid4().hex[:10]}@example.org", f"Pw-{secrets.token_urlsafe(12)}"
+        tenant_id = TenantId(self.slug)
+        created = container.accounts().create_user(
+            tenant_id, email=email, password=password, verified=True, settings=container.tenants().effective(tenant_id)
+        )
+        return E2EUser(email, password, str(created.user_id))
+
+    def exchange(self, response: requests.Response) -> dict[str, Any]:
+        assert response.status_code in (302, 303), f"{response.status_code}: {response.text[:500]}"
+        code = query_params(response.headers["Location"])["code"]
+        tokens = self.provider().token(
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri},
+            auth=(self.client_id, self.secret),
+        )
+        assert tokens.status_code == 200, tokens.text
+        return dict(tokens.json())
+
+    def api(self, path: str, body: dict[str, Any], token: str | None = None) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(self.url(path), json=body, headers=headers, timeout=TIMEOUT)
+
+    def account(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return requests.request(method, self.url(f"account{path}"), headers=headers, timeout=TIMEOUT, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def demo(live_server: str) -> dict[str, Any]:
+    from tests.support.demo import seeded_demo
+
+    return seeded_demo(live_server)
+
+
+@pytest.fixture
+def make_shop(live_server: str, demo: dict[str, Any]) -> Callable[..., Shop]:
+    def create(**settings: Any) -> Shop:
+        from chalicelib import container
+        from chalicelib.core.ids import TenantId
+
+        slug = f"audit-{uuid.uuid4().hex[:8]}"
+        container.tenants().create_customer(slug, f"Shop {slug[-4:]}", node_settings=dict(settings))
+        tenant_id = TenantId(slug)
+        container.signing_keys().ensure_keys(tenant_id)
+        callback = f"{live_server}/_local/callback"
+        scopes = ["openid", "email", "profile", "offline_access"]
+        web, secret = container.clients().create(
+            tenant_id,
+            name="Shop web",
+            client_type="confidential",
+            redirect_uris=[callback],
+            scopes=scopes,
+            first_party=True,
+        )
+        partner, partner_secret = container.clients().create(
+            tenant_id, name="Partner", client_type="confidential", redirect_uris=[callback], scopes=scopes
+        )
+        assert secret is not None and partner_secret is not None
+        trail = AuditTrail.for_tenant(live_server, slug)
+        shop = Shop(live_server, slug, web.client_id, secret, partner.client_id, partner_secret, callback, None, trail)  # type: ignore[arg-type]
+        shop.user = shop.new_user()
+        return shop
+
+    return create
+
+
+@pytest.fixture
+def shop(make_shop: Callable[..., Shop]) -> Shop:
+    return make_shop()
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    from chalicelib.core import clock as server_clock
+
+    server_clock.reset()
+    yield server_clock
+    server_clock.reset()
+
+
+def login(shop: Shop, browser: requests.Session, user: E2EUser, *, client_id: str | None = None) -> requests.Response:
+    provider = shop.provider()
+    page = provider.authorize(browser, shop.params(client_id))
+    assert page.status_code == 200, page.text[:300]
+    return provider.login(browser, page, user.email, user.password)
+
+
+def page_of(response: requests.Response) -> Page:
+    return Page.parse(response)
