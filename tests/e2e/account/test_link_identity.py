@@ -8,6 +8,7 @@ again first; the app's link URL is single-use and short-lived. Nothing is linked
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urljoin
 
@@ -17,7 +18,7 @@ from jose import jwt
 
 from tests.e2e.account.conftest import tenant_user
 from tests.support.account_portal import PortalAgent
-from tests.support.federation import Bed, Walker, code_of, make_bed, upstream_user
+from tests.support.federation import Bed, Walker, add_saml_integration, code_of, make_bed, upstream_user
 from tests.support.oidc_client import E2EUser, Page, Provider, query_params
 
 pytestmark = pytest.mark.stack
@@ -270,3 +271,49 @@ def test_app_link_refuses_an_identity_of_another_user(bed: Bed) -> None:
         result = browser.get(urljoin(back.url, back.headers["Location"]))
     assert result.status_code == 409 and "already linked to another account" in result.text
     assert len(linked(bed, owner)) == 1 and linked(bed, other) == []
+
+
+# --- SAML: the same link through the ACS ---------------------------------------------------------------------------
+
+
+def saml_round_trip(agent: PortalAgent, idp: Any, who: Any) -> tuple[str, dict[str, str], requests.Response]:
+    """Press "Link" for ``corp``; the test IdP answers our AuthnRequest; (ACS URL, posted form, ACS response)."""
+    posted = agent.post("/security", {"action": "link", "idp": "corp"})
+    location = posted.headers.get("Location", "")
+    assert location.startswith(f"{idp.sso_url}?"), (posted.status_code, posted.text[:300])
+    request = idp.receive_redirect(location)
+    acs = request.assertion_consumer_service_url
+    answer = idp.response(
+        sp_entity_id=request.issuer.text, acs_url=acs, in_response_to=request.id, user=who, sign_response=True
+    )
+    form = {"SAMLResponse": answer, "RelayState": query_params(location)["RelayState"]}
+    return acs, form, agent.session.post(acs, data=form, allow_redirects=False, timeout=30)
+
+
+def test_saml_link_is_single_use_and_never_takes_another_users_identity(bed: Bed, tmp_path: Any) -> None:
+    from saml2.saml import NAMEID_FORMAT_PERSISTENT
+
+    from tests.support.saml_idp import SamlTestIdP, User
+
+    idp = SamlTestIdP(tmp_path / "idp")
+    add_saml_integration(bed, idp)
+    owner, other = tenant_user(bed.tenant), tenant_user(bed.tenant)
+    who = User(name_id=f"corp-{uuid.uuid4().hex[:10]}", name_id_format=NAMEID_FORMAT_PERSISTENT,
+               attributes={"mail": [owner.email]})  # fmt: skip
+    agent = PortalAgent(bed.base, bed.tenant)
+    agent.sign_in(owner.email, owner.password)
+    acs, form, answered = saml_round_trip(agent, idp, who)
+    assert answered.status_code == 303 and "/account/link/" in answered.headers["Location"]
+    done = agent.follow(agent.get(urljoin(acs, answered.headers["Location"])))
+    assert done.url.endswith("done=identity_linked")
+    assert linked(bed, owner) == [("corp", who.name_id)]
+
+    replayed = agent.session.post(acs, data=form, allow_redirects=False, timeout=30)
+    assert replayed.status_code == 400 and "Location" not in replayed.headers
+
+    second = PortalAgent(bed.base, bed.tenant)
+    second.sign_in(other.email, other.password)
+    _, _, answered = saml_round_trip(second, idp, who)
+    refused = second.follow(second.get(urljoin(acs, answered.headers["Location"])))
+    assert refused.url.endswith("failed=identity_taken") and "already linked to another account" in refused.text
+    assert linked(bed, other) == [] and linked(bed, owner) == [("corp", who.name_id)]

@@ -19,30 +19,10 @@ from playwright.sync_api import expect
 
 from tests.e2e.account.conftest import tenant_user
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the shared Chromium fixture
-from tests.support.federation import Bed, make_bed, upstream_user
+from tests.support.federation import Bed, add_saml_integration, make_bed, upstream_user
 from tests.support.oidc_client import E2EUser, query_params
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
-
-
-def add_saml_integration(bed: Bed, idp: Any) -> str:
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    tenant_id = TenantId(bed.tenant)
-    container.identity_providers().create(
-        tenant_id,
-        container.tenants().tree(bed.tenant).root.node_id,
-        {
-            "name": "corp",
-            "kind": "saml",
-            "display_name": "Corp SSO",
-            "linking": "none",
-            "saml": {"metadata": idp.metadata_xml()},
-        },
-    )
-    idp.trust_sp(requests.get(f"{bed.issuer}/saml/corp/metadata", timeout=30).text)
-    return "corp"
 
 
 def serve_idp(browser: BrowserSession, bed: Bed, idp: Any, who: Any) -> None:
