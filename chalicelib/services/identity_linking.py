@@ -10,7 +10,8 @@ adapters, InResponseTo/state/nonce/PKCE checks) with a ``LinkIntent`` on the log
 - ``complete``: after the adapter validated the upstream response (login ``asserted``), the same user, grant and
   browser consume the login once (``asserted`` -> ``completed``) and the link is written with a conditional put on
   the identity's lookup item: an upstream identity already linked to another account is refused, never moved.
-  An ``identity.linked`` event goes to the user's activity and the audit trail.
+  An ``identity.linked`` event goes to the user's activity and the audit trail (``identity.link_refused`` when
+  the identity belongs to another account).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 TICKET_SECONDS = 120  # an app's link_url must be opened this soon
 LINKED = "identity.linked"
+LINK_REFUSED = "identity.link_refused"  # the upstream identity belongs to another account
 UPSTREAM_DENIED = "upstream_denied"
 
 
@@ -212,12 +214,13 @@ class IdentityLinkingService:
         outcome: str = "success",
         **details: str,
     ) -> None:
-        """The user's own ``identity.linked`` event (their activity list and the audit trail)."""
+        """The user's own ``identity.linked`` (or ``identity.link_refused``) event: their activity and the audit
+        trail."""
         self._audit.append(
             self._audit.user_event(
                 tenant_id,
                 user.user_id,
-                LINKED,
+                LINK_REFUSED if outcome == "failure" else LINKED,
                 node_id=user.tier_node_id,
                 source_ip=source_ip,
                 user_agent=user_agent,

@@ -99,7 +99,7 @@ def test_an_identity_linked_to_another_account_is_never_moved() -> None:
     with pytest.raises(IdentityTaken):
         linking.complete(login_id)
     assert linking.bed.identities.items[("corp", "up-1")].user_id == owner.user_id
-    assert [e.outcome for e in linking.bed.events.events] == ["failure"]
+    assert [(e.action, e.outcome) for e in linking.bed.events.events] == [("identity.link_refused", "failure")]
 
 
 def test_the_conditional_write_decides_a_race() -> None:
