@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from chalicelib.services.consent_receipts import ConsentReceiptService
     from chalicelib.services.data_export import DataExportService
     from chalicelib.services.devices import DeviceService
+    from chalicelib.services.identity_linking import IdentityLinkingService
     from chalicelib.services.linked_identities import LinkedIdentityService
     from chalicelib.services.phone_change import PhoneChangeService
 
@@ -513,3 +514,15 @@ def analytics() -> AnalyticsService:
 
     repository: ports.AnalyticsRepository = DynamoAnalyticsRepository()
     return AnalyticsService(repository)
+
+
+# --- linking another identity to a signed-in account (issue 8) -------------------------------------------------
+
+
+@cache
+def identity_linking() -> IdentityLinkingService:
+    from chalicelib.services.identity_linking import IdentityLinkingService
+    from chalicelib.storage.federation_repository import DynamoFederatedIdentityRepository
+
+    identities: ports.FederatedIdentityRepository = DynamoFederatedIdentityRepository()
+    return IdentityLinkingService(federation(), identities, identity_providers(), audit())

@@ -149,8 +149,23 @@ class UpstreamIdentity:
 
 
 FederatedLoginStatus = Literal[
-    "started", "asserted", "provisioning", "link_required", "provisioned", "failed", "completed"
+    "started", "asserted", "provisioning", "link_required", "provisioned", "failed", "completed", "issued"
 ]
+LinkVia = Literal["portal", "app"]
+
+
+@dataclass(frozen=True)
+class LinkIntent:
+    """A signed-in user's request to link another upstream identity (not a sign-in): who asked, through which
+        grant (the portal's session, or the app's token), and where from. ``ticket_digest`` is the digest of the
+        one-time secret in an app's ``link_url`` (empty for the portal, whose browser is bound at the start). Such a
+    login never provisions and never signs anybody in (``services.identity_linking``)."""
+
+    user_id: UserId
+    grant_id: str
+    jti: str  # of the portal session or the app's access token: both must still be live when the link completes
+    via: LinkVia = "portal"
+    ticket_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +192,7 @@ class FederatedLogin:
     error: str | None = None
     linked_by: str | None = None  # how the account was found: "identity", "verified_email", "sign_in", "created"
     completed_at: int = 0
+    link: LinkIntent | None = None  # set: this round trip links an identity to a signed-in user, never signs in
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ response and handed over an ``UpstreamIdentity``) -> ``provisioned`` (the accoun
 or ``link_required``: an account with that email exists and the integration's policy is ``sign_in``, so the user
 must prove ownership with the account's password; or ``failed`` with a reason) -> ``completed`` (the session and
 authorization code were issued).
+A login carrying a ``LinkIntent`` (a signed-in user linking another identity, ``services.identity_linking``)
+never provisions: ``started`` -> ``asserted`` -> ``completed`` when the link is written (an app's link ticket
+starts at ``issued`` until a browser opens it).
 
 Provisioning (the ``jit_provisioning`` workflow: ``resolve``, ``record``, ``notify``) maps the upstream
 attributes through the integration's mapping, finds the account by its federated identity, else links an existing
@@ -36,7 +39,9 @@ from chalicelib.core.errors import (
 from chalicelib.core.federation import (
     FederatedIdentity,
     FederatedLogin,
+    FederatedLoginStatus,
     IdentityProvider,
+    LinkIntent,
     UpstreamIdentity,
     map_attributes,
     roles_for_groups,
@@ -126,6 +131,9 @@ class FederationService:
         request: dict[str, Any] | None,
         csrf_digest: str,
         protocol_state: dict[str, str],
+        *,
+        link: LinkIntent | None = None,
+        status: FederatedLoginStatus = "started",
     ) -> FederatedLogin:
         now = clock.now()
         login = FederatedLogin(
@@ -138,6 +146,8 @@ class FederationService:
             created_at=now,
             expires_at=now + LOGIN_SECONDS,
             protocol_state=protocol_state,
+            link=link,
+            status=status,
         )
         self._logins.create(login)
         return login
@@ -165,6 +175,20 @@ class FederationService:
             status="asserted",
             now=clock.now(),
             changes={"upstream": upstream},
+        )
+
+    def move(
+        self,
+        tenant_id: TenantId,
+        login_id: str,
+        *,
+        expected: tuple[str, ...],
+        status: FederatedLoginStatus,
+        changes: dict[str, Any] | None = None,
+    ) -> FederatedLogin:
+        """One conditional status change of an unexpired login (CodeInvalid when it is not in ``expected``)."""
+        return self._logins.transition(
+            tenant_id, login_id, expected=expected, status=status, now=clock.now(), changes=changes
         )
 
     def fail(self, tenant_id: TenantId, login_id: str, reason: str) -> FederatedLogin:
@@ -427,6 +451,36 @@ class FederationService:
         if upstream is None:
             raise ProvisioningFailed(INTEGRATION_GONE, detail="no upstream identity")
         integration = self._integration(tenant_id, login.integration)
+        record, skipped = self.save_identity(tenant_id, integration, upstream, user, identity)
+        action = {"created": "federation.user.create", "identity": "federation.user.login"}.get(
+            linked_by, "federation.user.link"
+        )
+        actor = Actor(tenant_id, f"idp:{integration.name}", integration.node_id, "", "")
+        self._audit.record(
+            actor,
+            action,
+            user.user_id,
+            node_id=user.tier_node_id,
+            details={
+                "integration": integration.name,
+                "linked_by": linked_by,
+                "roles": ",".join(record.roles)[:256],
+                "roles_skipped": ",".join(skipped)[:256],
+            },
+        )
+        return record
+
+    def save_identity(
+        self,
+        tenant_id: TenantId,
+        integration: IdentityProvider,
+        upstream: UpstreamIdentity,
+        user: User,
+        identity: FederatedIdentity | None,
+    ) -> tuple[FederatedIdentity, list[str]]:
+        """Write the link with the roles its mapped groups confer; (the link, mapped roles skipped). Without
+        ``identity`` the write is conditional: AlreadyExists when the upstream identity is linked to another
+        account (an earlier run of the same step, for the same account, is not an error)."""
         groups = tuple(map_attributes(integration.mapping(), upstream.attributes).get("groups", ()))
         roles = tuple(roles_for_groups(integration.role_mapping, groups))
         now = clock.now()
@@ -449,23 +503,7 @@ class FederationService:
             record = replace(record, created_at=existing.created_at)
             self._identities.save(record, create=False)
         skipped = self._sync_roles(tenant_id, integration, user, roles, identity.roles if identity else ())
-        action = {"created": "federation.user.create", "identity": "federation.user.login"}.get(
-            linked_by, "federation.user.link"
-        )
-        actor = Actor(tenant_id, f"idp:{integration.name}", integration.node_id, "", "")
-        self._audit.record(
-            actor,
-            action,
-            user.user_id,
-            node_id=user.tier_node_id,
-            details={
-                "integration": integration.name,
-                "linked_by": linked_by,
-                "roles": ",".join(roles)[:256],
-                "roles_skipped": ",".join(skipped)[:256],
-            },
-        )
-        return record
+        return record, skipped
 
     def _sync_roles(
         self,

@@ -10,7 +10,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.core.digests import secret_digest
 from chalicelib.core.errors import AlreadyExists, CodeInvalid
-from chalicelib.core.federation import FederatedIdentity, FederatedLogin, UpstreamIdentity
+from chalicelib.core.federation import FederatedIdentity, FederatedLogin, LinkIntent, LinkVia, UpstreamIdentity
 from chalicelib.core.ids import NodeId, TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.errors import is_condition_failure, translate_errors
@@ -18,7 +18,7 @@ from chalicelib.storage.models import FederatedIdentityItem, FederatedLoginItem,
 
 LOGIN = "LOGIN"
 IDENTITY = "FEDID"
-UPDATABLE = ("upstream", "user_id", "error", "linked_by", "completed_at")
+UPDATABLE = ("upstream", "user_id", "error", "linked_by", "completed_at", "csrf_digest", "protocol_state")
 
 
 def _upstream_to_json(upstream: UpstreamIdentity | None) -> dict[str, Any] | None:
@@ -47,6 +47,31 @@ def _upstream_from_json(value: dict[str, Any] | None) -> UpstreamIdentity | None
     )
 
 
+def _link_to_json(link: LinkIntent | None) -> dict[str, str] | None:
+    if link is None:
+        return None
+    return {
+        "user_id": link.user_id,
+        "grant_id": link.grant_id,
+        "jti": link.jti,
+        "via": link.via,
+        "ticket_digest": link.ticket_digest,
+    }
+
+
+def _link_from_json(value: dict[str, Any] | None) -> LinkIntent | None:
+    if not value:
+        return None
+    via: LinkVia = "app" if value.get("via") == "app" else "portal"
+    return LinkIntent(
+        UserId(str(value["user_id"])),
+        str(value["grant_id"]),
+        str(value.get("jti") or ""),
+        via,
+        str(value.get("ticket_digest") or ""),
+    )
+
+
 def _to_login(item: FederatedLoginItem) -> FederatedLogin:
     return FederatedLogin(
         tenant_id=TenantId(item.tenant_id),
@@ -64,6 +89,7 @@ def _to_login(item: FederatedLoginItem) -> FederatedLogin:
         error=item.error,
         linked_by=item.linked_by,
         completed_at=int(item.completed_at or 0),
+        link=_link_from_json(item.link),
     )
 
 
@@ -83,7 +109,7 @@ def _to_identity(item: FederatedIdentityItem) -> FederatedIdentity:
 class DynamoFederatedLoginRepository:
     @translate_errors
     def create(self, login: FederatedLogin) -> None:
-        FederatedLoginItem(
+        item = FederatedLoginItem(
             keys.federated_login(login.tenant_id, login.login_id),
             LOGIN,
             ttl=datetime.fromtimestamp(login.expires_at + 3600, tz=UTC),
@@ -97,7 +123,12 @@ class DynamoFederatedLoginRepository:
             expires_at=login.expires_at,
             status=login.status,
             protocol_state=dict(login.protocol_state),
-        ).save(condition=MainItem.pk.does_not_exist())
+            link=_link_to_json(login.link),
+        )
+        if login.link is not None:  # indexed by its user, so that erasing the account finds it
+            item.gsi1pk = keys.user_federated_logins_index(login.tenant_id, login.link.user_id)
+            item.gsi1sk = login.login_id
+        item.save(condition=MainItem.pk.does_not_exist())
 
     @translate_errors
     def get(self, tenant_id: TenantId, login_id: str) -> FederatedLogin | None:

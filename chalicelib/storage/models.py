@@ -421,6 +421,7 @@ class FederatedLoginItem(MainItem, discriminator="federated_login"):
     error = UnicodeAttribute(null=True)
     linked_by = UnicodeAttribute(null=True)
     completed_at = NumberAttribute(default=0)
+    link = JSONAttribute(null=True)  # a LinkIntent: the round trip links an identity to a signed-in user
 
 
 class FederatedIdentityItem(MainItem, discriminator="federated_identity"):

@@ -256,6 +256,7 @@ PAGE_STATUS: dict[type[Exception], int] = {
     BadRequest: 400,
     DuplicateParameter: 400,
     domain.CodeInvalid: 400,
+    domain.Conflict: 409,
 }
 
 

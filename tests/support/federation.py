@@ -191,3 +191,24 @@ def code_of(bed: Bed, response: requests.Response) -> str:
 
 def path_of(url: str) -> str:
     return urlsplit(url).path
+
+
+def add_saml_integration(bed: Bed, idp: Any, name: str = "corp", linking: str = "none") -> str:
+    """A SAML integration of the bed's tenant for the test IdP ``idp`` (``tests.support.saml_idp``), which then
+    trusts our SP metadata."""
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    container.identity_providers().create(
+        TenantId(bed.tenant),
+        container.tenants().tree(bed.tenant).root.node_id,
+        {
+            "name": name,
+            "kind": "saml",
+            "display_name": "Corp SSO",
+            "linking": linking,
+            "saml": {"metadata": idp.metadata_xml()},
+        },
+    )
+    idp.trust_sp(requests.get(f"{bed.issuer}/saml/{name}/metadata", timeout=TIMEOUT).text)
+    return name

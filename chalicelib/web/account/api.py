@@ -29,6 +29,9 @@ consented to can read the user's claims at userinfo, but never manage the accoun
   code to the new number, then the verified number is set |
 | GET ``/account/identities``, DELETE ``/account/identities/{integration}`` | ways in (password, linked identity
   providers); unlink one (409 when it is the last way in) |
+| POST ``/account/identities`` ``{"idp"}`` | link another identity provider: a one-time ``link_url`` (valid
+  ``expires_in`` seconds) to open in a browser; needs a recent sign-in (403 otherwise), ends on "linked, return to
+  the app" |
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from chalicelib import container
 from chalicelib.core.entities import User
 from chalicelib.core.errors import Forbidden, InvalidInput, NotFound, TokenInvalid
 from chalicelib.core.ids import TenantId
-from chalicelib.web.account import factor_api, views
+from chalicelib.web.account import factor_api, linking, views
 from chalicelib.web.errors import NO_STORE, account_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response, single
 from chalicelib.web.oidc.resources import bearer_token
@@ -143,6 +146,9 @@ def account_api(http: HttpRequest, tenant: str, section: str = "", item: str = "
         if http.method == "DELETE" and item:
             views.unlink_identity(http, tenant_id, user, item)
             return _ok({"status": "unlinked"})
+        if http.method == "POST" and not item:
+            idp = _text(_body(http), "idp")
+            return _ok(linking.issue_for_app(tenant_id, user, claims, _session_of(tenant_id, claims), idp), 201)
         return _method_not_allowed()
     if section == "mfa":
         return _mfa(http, tenant_id, user, claims, item, sub)

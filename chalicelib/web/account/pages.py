@@ -12,7 +12,7 @@ from chalicelib.core.attributes import AttributeSpec
 from chalicelib.core.errors import CodeInvalid, Conflict, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import TenantId
 from chalicelib.services.account_profile import editable_fields
-from chalicelib.web.account import api, messages, views
+from chalicelib.web.account import api, linking, messages, views
 from chalicelib.web.account import passkeys as account_passkeys
 from chalicelib.web.account.portal_session import (
     PortalUser,
@@ -41,6 +41,7 @@ NOTICES = frozenset(
         "export_requested",
         "devices_forgotten",
         "identity_unlinked",
+        "identity_linked",
         "phone_code_sent",
         "phone_changed",
         "passkey_added",
@@ -162,9 +163,16 @@ def _profile(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
     )  # fmt: skip
 
 
+LINK_FAILURES = {
+    "identity_taken": "account.error.identity_taken",
+    "provider_linked": "account.error.provider_linked",
+}
+
+
 def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> HttpResponse:
     factors = views.mfa(tenant_id, portal.user)
     ways = views.identities(tenant_id, portal.user)["identities"]
+    offered = linking.providers(tenant_id, portal.user, ways)
     if http.method == "POST":
         form = http.form()
         if single(form, "action") in account_passkeys.ACTIONS:
@@ -172,9 +180,20 @@ def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Htt
                 http,
                 tenant_id,
                 portal,
-                lambda **kw: _render(http, tenant_id, portal, "security", mfa=factors, identities=ways, **kw),
+                lambda **kw: _render(
+                    http, tenant_id, portal, "security", mfa=factors, identities=ways, providers=offered, **kw
+                ),
                 lambda: _done(tenant_id, "security", "passkey_added"),
             )
+        if single(form, "action") == "link":
+            try:
+                return linking.start_from_portal(http, tenant_id, portal, single(form, "idp") or "")
+            except (NotFound, Conflict) as refused:
+                return _render(
+                    http, tenant_id, portal, "security", status=404 if isinstance(refused, NotFound) else 409,
+                    error="account.error.gone" if isinstance(refused, NotFound) else "account.error.provider_linked",
+                    mfa=factors, identities=ways, providers=offered,
+                )  # fmt: skip
         if single(form, "action") == "forget_devices":
             views.forget_devices(http, tenant_id, portal.user)
             return _done(tenant_id, "security", "devices_forgotten")
@@ -184,12 +203,12 @@ def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Htt
             except Conflict:
                 return _render(
                     http, tenant_id, portal, "security", status=409, error="account.error.last_way_in",
-                    mfa=factors, identities=ways,
+                    mfa=factors, identities=ways, providers=offered,
                 )  # fmt: skip
             except NotFound:
                 return _render(
                     http, tenant_id, portal, "security", status=404, error="account.error.gone",
-                    mfa=factors, identities=ways,
+                    mfa=factors, identities=ways, providers=offered,
                 )  # fmt: skip
             return _done(tenant_id, "security", "identity_unlinked")
         try:
@@ -203,7 +222,15 @@ def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Htt
             )
         except InvalidInput as failure:
             return _render(
-                http, tenant_id, portal, "security", status=400, errors=failure.fields, mfa=factors, identities=ways
+                http,
+                tenant_id,
+                portal,
+                "security",
+                status=400,
+                errors=failure.fields,
+                mfa=factors,
+                identities=ways,
+                providers=offered,
             )
         except RateLimited:
             return _render(
@@ -215,9 +242,14 @@ def _security(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Htt
                 error="login.error.too_many_attempts",
                 mfa=factors,
                 identities=ways,
+                providers=offered,
             )
         return _done(tenant_id, "security", "password_changed")
-    return _render(http, tenant_id, portal, "security", mfa=factors, identities=ways)
+    failed = LINK_FAILURES.get(single(http.query, "failed") or "")
+    return _render(
+        http, tenant_id, portal, "security", error=failed, mfa=factors,
+        identities=ways, providers=offered, relink=single(http.query, "link") or "",
+    )  # fmt: skip
 
 
 def _sessions(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> HttpResponse:
@@ -309,6 +341,8 @@ def _portal(http: HttpRequest, tenant: str, section: str = "", item: str = "", s
         return page(
             http, "account_signed_out.html", tenant_id=tenant_id, base_url=portal_url(tenant_id), deletion=deletion
         )
+    if section == "link" and item and not sub:  # the end of a link's upstream round trip (its own checks)
+        return linking.link_page(http, tenant_id, item)
     portal = current_user(http, tenant_id)
     if portal is None:
         return start_login(

@@ -105,8 +105,9 @@ def current_user(http: HttpRequest, tenant_id: TenantId) -> PortalUser | None:
     return PortalUser(user, str(gid), str(claims.get("sid") or ""), str(jti), int(claims["exp"]))
 
 
-def start_login(http: HttpRequest, tenant_id: TenantId, return_to: str) -> HttpResponse:
-    """Redirect to our own authorization endpoint, keeping state, nonce and the PKCE verifier in a sealed cookie."""
+def start_login(http: HttpRequest, tenant_id: TenantId, return_to: str, *, prompt: str | None = None) -> HttpResponse:
+    """Redirect to our own authorization endpoint, keeping state, nonce and the PKCE verifier in a sealed cookie
+    (``prompt="login"``: the user must authenticate again, even with a live SSO session)."""
     client = portal_client(tenant_id)
     if not return_to.startswith(portal_path(tenant_id)) or len(return_to) > MAX_RETURN or "//" in return_to:
         return_to = portal_path(tenant_id)
@@ -121,6 +122,8 @@ def start_login(http: HttpRequest, tenant_id: TenantId, return_to: str) -> HttpR
         "code_challenge": s256(verifier),
         "code_challenge_method": "S256",
     }
+    if prompt:
+        params["prompt"] = prompt
     ui_locales = single(http.query, "ui_locales")
     if ui_locales and len(ui_locales) < 64:
         params["ui_locales"] = ui_locales

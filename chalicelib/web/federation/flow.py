@@ -30,6 +30,11 @@ IdP-initiated logins (SAML unsolicited responses, where the integration allows t
 creates a login without an authorization request and without a browser binding (the POST comes from the IdP's
 site, so the browser's SameSite cookies are not sent), then ``complete`` as above; the continue page signs the
 user in (session cookie) and shows a "signed in" page.
+
+Linking (``begin_link``, ``open_link_ticket``): a signed-in user links another identity from the account portal
+or an app. The login carries a ``LinkIntent`` and the same protocol round trip runs; ``complete`` then sends the
+browser to ``/t/{tenant}/account/link/{login_id}`` instead of provisioning, where the same user, session and
+browser finish the link (``web.account.linking``). Nobody is signed in.
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ from typing import Any, Protocol, cast
 
 from chalicelib import container
 from chalicelib.core.digests import secret_digest
-from chalicelib.core.entities import Client
-from chalicelib.core.federation import IdentityProvider, UpstreamIdentity
+from chalicelib.core.entities import Client, User
+from chalicelib.core.errors import CodeInvalid
+from chalicelib.core.federation import IdentityProvider, LinkIntent, UpstreamIdentity
 from chalicelib.core.ids import NodeId, TenantId, new_id
 from chalicelib.services.tokens import issuer_url
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect
@@ -106,7 +112,50 @@ def begin_unsolicited(tenant_id: TenantId, integration: IdentityProvider) -> str
 
 
 def complete(tenant_id: TenantId, login_id: str, upstream: UpstreamIdentity) -> HttpResponse:
-    """Hand over a fully validated upstream identity; provisioning starts, the browser goes to the continue page."""
-    container.federation().accept(tenant_id, login_id, upstream)
+    """Hand over a fully validated upstream identity; provisioning starts, the browser goes to the continue page.
+    A login that links an identity to a signed-in user is never provisioned: the account pages finish it."""
+    login = container.federation().accept(tenant_id, login_id, upstream)
+    if login.link is not None:
+        return redirect(link_return_url(tenant_id, login_id))
     container.federation().start_provisioning(tenant_id, login_id)
     return redirect(continue_url(tenant_id, login_id))
+
+
+# --- linking another identity to a signed-in account (``services.identity_linking``) ---------------------------
+
+
+def link_return_url(tenant_id: TenantId, login_id: str) -> str:
+    """Where a link login comes back to: the account pages (where the portal's session cookie is sent)."""
+    return f"{issuer_url(tenant_id)}/account/link/{login_id}"
+
+
+def begin_link(
+    http: HttpRequest, tenant_id: TenantId, integration: IdentityProvider, user: User, intent: LinkIntent
+) -> HttpResponse:
+    """Send the signed-in user's browser to ``integration`` to link the identity found there (no sign-in)."""
+    csrf, csrf_cookie = signin_flow.csrf_token(http)
+    login_id = new_id()
+    url, state = protocol_for(integration.kind).prepare(tenant_id, integration, login_id, None)
+    container.identity_linking().start(
+        tenant_id, login_id, integration, user, intent, csrf_digest=secret_digest(csrf), protocol_state=state
+    )
+    response = redirect(url)
+    if csrf_cookie:
+        response.cookies.append(csrf_cookie)
+    return response
+
+
+def open_link_ticket(http: HttpRequest, tenant_id: TenantId, login_id: str, secret: str) -> HttpResponse:
+    """An app's ``link_url``: the first browser to open it (in time) is bound to the link and goes upstream."""
+    linking = container.identity_linking()
+    login = linking.ticket(tenant_id, login_id, secret)
+    integration = container.identity_providers().get(tenant_id, login.integration)
+    if integration.kind not in PROTOCOLS or not integration.enabled:
+        raise CodeInvalid("This identity provider is no longer available.", detail="integration not offered")
+    csrf, csrf_cookie = signin_flow.csrf_token(http)
+    url, state = protocol_for(integration.kind).prepare(tenant_id, integration, login_id, None)
+    linking.open_ticket(tenant_id, login, csrf_digest=secret_digest(csrf), protocol_state=state)
+    response = redirect(url)
+    if csrf_cookie:
+        response.cookies.append(csrf_cookie)
+    return response

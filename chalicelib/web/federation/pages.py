@@ -153,6 +153,8 @@ def _continue(http: HttpRequest, tenant: str, login_id: str) -> HttpResponse:
             retry_url=None,
         )
     _check_browser(http, login)
+    if login.link is not None:  # linking, not a sign-in (an upstream error lands here): the account pages
+        return redirect(flow.link_return_url(tenant_id, login_id))
     if login.status in ("asserted", "provisioning"):
         if http.method == "POST":
             raise InvalidRequest("Use GET.", status=405)
