@@ -207,6 +207,7 @@ class FederatedIdentity:
     last_login_at: int
     roles: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    owns_email: bool = False  # the account was created from this identity: its email follows the upstream
 
 
 @dataclass(frozen=True)

@@ -367,7 +367,8 @@ class FederationService:
             if user is not None and user.status != "active":
                 raise ProvisioningFailed(ACCOUNT_DISABLED, detail="the linked account is not active")
             if user is not None:
-                return self._updated(user, mapped, upstream, integration), "identity", identity
+                updated = self._updated(user, mapped, upstream, email_follows=identity.owns_email)
+                return updated, "identity", identity
         try:
             email = check_email(mapped.get("email"))
         except InvalidInput as error:
@@ -379,9 +380,9 @@ class FederationService:
         if existing is None or existing.status != "active":
             raise ProvisioningFailed(ACCOUNT_DISABLED, detail="the matching account is not active")
         if login.linked_by == "sign_in" and login.user_id == existing.user_id:
-            return self._updated(existing, mapped, upstream, integration), "sign_in", None
+            return self._updated(existing, mapped, upstream, email_follows=False), "sign_in", None
         if integration.linking == "verified_email" and upstream.email_verified and existing.email_verified:
-            return self._updated(existing, mapped, upstream, integration), "verified_email", None
+            return self._updated(existing, mapped, upstream, email_follows=False), "verified_email", None
         if integration.linking == "sign_in":
             raise LinkRequired(existing.user_id)
         raise ProvisioningFailed(ACCOUNT_EXISTS, detail=f"linking policy {integration.linking} refuses the link")
@@ -413,10 +414,11 @@ class FederationService:
                 raise
             return user
 
-    def _updated(
-        self, user: User, mapped: dict[str, Any], upstream: UpstreamIdentity, integration: IdentityProvider
-    ) -> User:
-        """Re-login: the mapped profile attributes (and a changed email) follow the upstream."""
+    def _updated(self, user: User, mapped: dict[str, Any], upstream: UpstreamIdentity, *, email_follows: bool) -> User:
+        """Re-login: the mapped profile attributes follow the upstream; a changed (verified) email only when
+        ``email_follows``: the account was created from this identity. An account the user linked to a provider
+        keeps the address the user chose (otherwise a linked work or social identity would take over the sign-in
+        email)."""
         profile = dict(user.profile)
         for key in NAME_FIELDS:
             if key in mapped and key in PROFILE_CLAIMS:
@@ -426,7 +428,7 @@ class FederationService:
             new_email = check_email(mapped["email"]) if "email" in mapped else email
         except InvalidInput:
             new_email = email
-        if new_email != email and upstream.email_verified:
+        if new_email != email and upstream.email_verified and email_follows:
             email, verified = new_email, True
         if profile == user.profile and email == user.email and verified == user.email_verified:
             return user
@@ -451,7 +453,9 @@ class FederationService:
         if upstream is None:
             raise ProvisioningFailed(INTEGRATION_GONE, detail="no upstream identity")
         integration = self._integration(tenant_id, login.integration)
-        record, skipped = self.save_identity(tenant_id, integration, upstream, user, identity)
+        record, skipped = self.save_identity(
+            tenant_id, integration, upstream, user, identity, created_account=linked_by == "created"
+        )
         action = {"created": "federation.user.create", "identity": "federation.user.login"}.get(
             linked_by, "federation.user.link"
         )
@@ -477,6 +481,8 @@ class FederationService:
         upstream: UpstreamIdentity,
         user: User,
         identity: FederatedIdentity | None,
+        *,
+        created_account: bool = False,
     ) -> tuple[FederatedIdentity, list[str]]:
         """Write the link with the roles its mapped groups confer; (the link, mapped roles skipped). Without
         ``identity`` the write is conditional: AlreadyExists when the upstream identity is linked to another
@@ -493,6 +499,7 @@ class FederationService:
             last_login_at=now,
             roles=roles,
             groups=groups,
+            owns_email=identity.owns_email if identity else created_account,
         )
         try:
             self._identities.save(record, create=identity is None)

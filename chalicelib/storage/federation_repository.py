@@ -103,6 +103,7 @@ def _to_identity(item: FederatedIdentityItem) -> FederatedIdentity:
         last_login_at=int(item.last_login_at),
         roles=tuple(item.roles or ()),
         groups=tuple(item.groups or ()),
+        owns_email=bool(item.owns_email),
     )
 
 
@@ -198,6 +199,7 @@ class DynamoFederatedIdentityRepository:
             last_login_at=identity.last_login_at,
             roles=list(identity.roles),
             groups=list(identity.groups),
+            owns_email=True if identity.owns_email else None,
         )
         try:
             item.save(condition=MainItem.pk.does_not_exist() if create else None)

@@ -435,6 +435,7 @@ class FederatedIdentityItem(MainItem, discriminator="federated_identity"):
     last_login_at = NumberAttribute()
     roles = JSONAttribute(default=list)
     groups = JSONAttribute(default=list)
+    owns_email = BooleanAttribute(null=True)
 
 
 class WebhookItem(MainItem, discriminator="webhook"):

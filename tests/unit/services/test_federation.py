@@ -280,3 +280,20 @@ def test_a_mapping_to_an_unknown_role_is_skipped_and_audited_not_fatal() -> None
     assert login.status == "provisioned"
     assert [a.role for a in bed.roles.roles_of(T, UserId(login.user_id or ""))] == ["employee"]
     assert bed.events.events[-1].details["roles_skipped"] == "operator"
+
+
+def test_the_email_follows_the_upstream_only_on_the_account_it_created() -> None:
+    bed = Bed()
+    created = bed.run(bed.login())
+    assert bed.identities.items[("corp", "sub-1")].owns_email
+    bed.run(bed.login(email="robert@corp.example"))
+    assert bed.users.users[created.user_id or ""].email == "robert@corp.example"
+
+    linked = Bed(linking="verified_email")  # an account of its own, linked to the provider by its email
+    local = linked.local()
+    linked.run(linked.login())
+    assert not linked.identities.items[("corp", "sub-1")].owns_email
+    again = linked.run(linked.login(email="someone.else@corp.example", given_name="Bobby"))
+    assert again.user_id == local.user_id
+    kept = linked.users.users[local.user_id]
+    assert kept.email == "bob@corp.example" and kept.profile == {"given_name": "Bobby"}
