@@ -8,47 +8,46 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from chalicelib.core import ports
-from chalicelib.services.accounts import AccountService
-from chalicelib.services.anonymous import AnonymousService
-from chalicelib.services.audit import AuditService
-from chalicelib.services.authentication import PasswordAuthenticator, PasswordChanger
-from chalicelib.services.authorization import AuthorizationService
-from chalicelib.services.clients import ClientService
-from chalicelib.services.consent import ConsentService
-from chalicelib.services.emails import Mailer
-from chalicelib.services.federation import FederationService
-from chalicelib.services.identity_providers import IdentityProviderService
-from chalicelib.services.mfa.passkeys import PasskeyService
-from chalicelib.services.mfa.service import MfaService
-from chalicelib.services.provisioning import GroupService, ProvisioningService
-from chalicelib.services.recovery import RecoveryService
-from chalicelib.services.registration import RegistrationService
-from chalicelib.services.request_limits import RequestLimiter
-from chalicelib.services.risk import RiskService
-from chalicelib.services.roles import RoleService
-from chalicelib.services.saml_sp import SamlSpService
-from chalicelib.services.sessions import SessionService
-from chalicelib.services.signing_keys import SigningKeyService
-from chalicelib.services.tenants import TenantService
-from chalicelib.services.tier_admin import NodeAdminService
-from chalicelib.services.tokens import TokenService
-from chalicelib.services.upstream_oidc import UpstreamOidcService
-from chalicelib.services.user_admin import UserAdminService
-from chalicelib.services.verification import VerificationFlow
-from chalicelib.services.webhooks import WebhookService
-
 if TYPE_CHECKING:
+    from chalicelib.core import ports
     from chalicelib.services.account_deletion import AccountDeletionService
     from chalicelib.services.account_profile import AccountProfileService
+    from chalicelib.services.accounts import AccountService
     from chalicelib.services.activity import SignInActivity
     from chalicelib.services.analytics import AnalyticsService
+    from chalicelib.services.anonymous import AnonymousService
+    from chalicelib.services.audit import AuditService
+    from chalicelib.services.authentication import PasswordAuthenticator, PasswordChanger
+    from chalicelib.services.authorization import AuthorizationService
+    from chalicelib.services.clients import ClientService
+    from chalicelib.services.consent import ConsentService
     from chalicelib.services.consent_receipts import ConsentReceiptService
     from chalicelib.services.data_export import DataExportService
     from chalicelib.services.devices import DeviceService
+    from chalicelib.services.emails import Mailer
+    from chalicelib.services.federation import FederationService
     from chalicelib.services.identity_linking import IdentityLinkingService
+    from chalicelib.services.identity_providers import IdentityProviderService
     from chalicelib.services.linked_identities import LinkedIdentityService
+    from chalicelib.services.mfa.passkeys import PasskeyService
+    from chalicelib.services.mfa.service import MfaService
     from chalicelib.services.phone_change import PhoneChangeService
+    from chalicelib.services.provisioning import GroupService, ProvisioningService
+    from chalicelib.services.recovery import RecoveryService
+    from chalicelib.services.registration import RegistrationService
+    from chalicelib.services.request_limits import RequestLimiter
+    from chalicelib.services.risk import RiskService
+    from chalicelib.services.roles import RoleService
+    from chalicelib.services.saml_sp import SamlSpService
+    from chalicelib.services.sessions import SessionService
+    from chalicelib.services.signing_keys import SigningKeyService
+    from chalicelib.services.tenants import TenantService
+    from chalicelib.services.tier_admin import NodeAdminService
+    from chalicelib.services.tokens import TokenService
+    from chalicelib.services.upstream_oidc import UpstreamOidcService
+    from chalicelib.services.user_admin import UserAdminService
+    from chalicelib.services.verification import VerificationFlow
+    from chalicelib.services.webhooks import WebhookService
 
 
 @cache
@@ -88,11 +87,14 @@ def _grant_repository() -> ports.GrantRepository:
 
 @cache
 def tenants() -> TenantService:
+    from chalicelib.services.tenants import TenantService
+
     return TenantService(_tenant_repository())
 
 
 @cache
 def clients() -> ClientService:
+    from chalicelib.services.clients import ClientService
     from chalicelib.storage.clients_repository import DynamoClientRepository
 
     repository: ports.ClientRepository = DynamoClientRepository()
@@ -102,6 +104,7 @@ def clients() -> ClientService:
 @cache
 def signing_keys() -> SigningKeyService:
     from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.services.signing_keys import SigningKeyService
     from chalicelib.storage.signing_keys_repository import DynamoSigningKeyRepository
 
     repository: ports.SigningKeyRepository = DynamoSigningKeyRepository()
@@ -111,11 +114,15 @@ def signing_keys() -> SigningKeyService:
 
 @cache
 def tokens() -> TokenService:
+    from chalicelib.services.tokens import TokenService
+
     return TokenService(signing_keys())
 
 
 @cache
 def accounts() -> AccountService:
+    from chalicelib.services.accounts import AccountService
+
     return AccountService(_user_repository(), _credential_repository())
 
 
@@ -128,26 +135,35 @@ def _throttle_repository() -> ports.ThrottleRepository:
 
 @cache
 def password_authenticator() -> PasswordAuthenticator:
+    from chalicelib.services.authentication import PasswordAuthenticator
+
     return PasswordAuthenticator(_user_repository(), _credential_repository(), _throttle_repository())
 
 
 @cache
 def request_limiter() -> RequestLimiter:
+    from chalicelib.services.request_limits import RequestLimiter
+
     return RequestLimiter(_throttle_repository())
 
 
 @cache
 def sessions() -> SessionService:
+    from chalicelib.services.sessions import SessionService
+
     return SessionService(_authorization_repository())
 
 
 @cache
 def authorization() -> AuthorizationService:
+    from chalicelib.services.authorization import AuthorizationService
+
     return AuthorizationService(_authorization_repository(), _grant_repository(), tokens())
 
 
 @cache
 def consent() -> ConsentService:
+    from chalicelib.services.consent import ConsentService
     from chalicelib.storage.consents_repository import DynamoConsentRepository
 
     repository: ports.ConsentRepository = DynamoConsentRepository()
@@ -189,16 +205,22 @@ def human_verifier(kind: str) -> ports.HumanVerifier:
 
 @cache
 def mailer() -> Mailer:
+    from chalicelib.services.emails import Mailer
+
     return Mailer(email_sender(), tenants())
 
 
 @cache
 def verification_flow() -> VerificationFlow:
+    from chalicelib.services.verification import VerificationFlow
+
     return VerificationFlow(_user_repository(), _verification_repository(), workflows(), mailer(), audit())
 
 
 @cache
 def registration() -> RegistrationService:
+    from chalicelib.services.registration import RegistrationService
+
     return RegistrationService(
         _user_repository(), _verification_repository(), workflows(), mailer(), human_verifier, audit()
     )
@@ -206,6 +228,8 @@ def registration() -> RegistrationService:
 
 @cache
 def recovery() -> RecoveryService:
+    from chalicelib.services.recovery import RecoveryService
+
     return RecoveryService(
         _user_repository(),
         _verification_repository(),
@@ -226,11 +250,15 @@ def _provisioning_repository() -> ports.ProvisioningRepository:
 
 @cache
 def provisioning() -> ProvisioningService:
+    from chalicelib.services.provisioning import ProvisioningService
+
     return ProvisioningService(accounts(), _provisioning_repository(), groups(), roles(), registration())
 
 
 @cache
 def user_admin() -> UserAdminService:
+    from chalicelib.services.user_admin import UserAdminService
+
     return UserAdminService(
         accounts(), _provisioning_repository(), _authorization_repository(), _grant_repository(), groups(), roles()
     )
@@ -238,6 +266,7 @@ def user_admin() -> UserAdminService:
 
 @cache
 def groups() -> GroupService:
+    from chalicelib.services.provisioning import GroupService
     from chalicelib.storage.groups_repository import DynamoGroupRepository
 
     repository: ports.GroupRepository = DynamoGroupRepository()
@@ -246,6 +275,7 @@ def groups() -> GroupService:
 
 @cache
 def audit() -> AuditService:
+    from chalicelib.services.audit import AuditService
     from chalicelib.storage.audit_repository import DynamoAuditRepository
 
     repository: ports.AuditRepository = DynamoAuditRepository()
@@ -254,6 +284,7 @@ def audit() -> AuditService:
 
 @cache
 def roles() -> RoleService:
+    from chalicelib.services.roles import RoleService
     from chalicelib.storage.roles_repository import DynamoRoleRepository
 
     repository: ports.RoleRepository = DynamoRoleRepository()
@@ -263,6 +294,7 @@ def roles() -> RoleService:
 @cache
 def identity_providers() -> IdentityProviderService:
     from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.services.identity_providers import IdentityProviderService
     from chalicelib.storage.identity_providers_repository import DynamoIdentityProviderRepository
 
     repository: ports.IdentityProviderRepository = DynamoIdentityProviderRepository()
@@ -273,6 +305,7 @@ def identity_providers() -> IdentityProviderService:
 @cache
 def saml_sp() -> SamlSpService:
     from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.services.saml_sp import SamlSpService
     from chalicelib.storage.saml_repository import DynamoSamlRepository
 
     repository: ports.SamlRepository = DynamoSamlRepository()
@@ -289,6 +322,7 @@ def http_client() -> ports.HttpClient:
 
 @cache
 def federation() -> FederationService:
+    from chalicelib.services.federation import FederationService
     from chalicelib.storage.federation_repository import (
         DynamoFederatedIdentityRepository,
         DynamoFederatedLoginRepository,
@@ -314,6 +348,7 @@ def federation() -> FederationService:
 @cache
 def webhooks() -> WebhookService:
     from chalicelib.outbound.kms_envelope import KmsEnvelopeEncryption
+    from chalicelib.services.webhooks import WebhookService
     from chalicelib.storage.webhooks_repository import DynamoWebhookRepository
 
     repository: ports.WebhookRepository = DynamoWebhookRepository()
@@ -323,16 +358,21 @@ def webhooks() -> WebhookService:
 
 @cache
 def upstream_oidc() -> UpstreamOidcService:
+    from chalicelib.services.upstream_oidc import UpstreamOidcService
+
     return UpstreamOidcService(http_client(), identity_providers())
 
 
 @cache
 def node_admin() -> NodeAdminService:
+    from chalicelib.services.tier_admin import NodeAdminService
+
     return NodeAdminService(tenants(), _provisioning_repository(), user_admin(), clients(), roles())
 
 
 @cache
 def anonymous() -> AnonymousService:
+    from chalicelib.services.anonymous import AnonymousService
     from chalicelib.storage.anonymous_repository import DynamoAnonymousRepository
 
     repository: ports.AnonymousRepository = DynamoAnonymousRepository()
@@ -372,6 +412,8 @@ def _secret_encryption() -> ports.KeyEncryption:
 
 @cache
 def mfa() -> MfaService:
+    from chalicelib.services.mfa.service import MfaService
+
     return MfaService(
         _mfa_repository(), _throttle_repository(), _secret_encryption(), email_sender(), sms_sender(), audit()
     )
@@ -379,6 +421,8 @@ def mfa() -> MfaService:
 
 @cache
 def password_changer() -> PasswordChanger:
+    from chalicelib.services.authentication import PasswordChanger
+
     return PasswordChanger(_credential_repository())
 
 
@@ -391,6 +435,7 @@ def alerts() -> ports.AlertPublisher:
 
 @cache
 def risk() -> RiskService:
+    from chalicelib.services.risk import RiskService
     from chalicelib.storage.risk_repository import DynamoRiskRepository
 
     repository: ports.RiskRepository = DynamoRiskRepository()
@@ -485,6 +530,8 @@ def account_deletion() -> AccountDeletionService:
 
 @cache
 def passkeys() -> PasskeyService:
+    from chalicelib.services.mfa.passkeys import PasskeyService
+
     return PasskeyService(mfa(), _mfa_repository())
 
 

@@ -7,7 +7,7 @@ says it raises a core error, adapters translate their own failures (for example 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.core.entities import (
     AuditEvent,
@@ -32,10 +32,12 @@ from chalicelib.core.entities import (
     Verification,
     VerificationKind,
 )
-from chalicelib.core.federation import FederatedIdentity, FederatedLogin, IdentityProvider, Webhook
 from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
-from chalicelib.core.risk import RiskProfile
-from chalicelib.core.saml import SamlRequest, SamlSpKey
+
+if TYPE_CHECKING:  # types of signatures only: not loaded by routes that never need them (cold start)
+    from chalicelib.core.federation import FederatedIdentity, FederatedLogin, IdentityProvider, Webhook
+    from chalicelib.core.risk import RiskProfile
+    from chalicelib.core.saml import SamlRequest, SamlSpKey
 
 
 class TenantRepository(Protocol):

@@ -6,7 +6,7 @@ The same models create the local tables (``schema.create_tables``) and describe 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -22,6 +22,12 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import settings
+from chalicelib.storage.connection import share_botocore_session
+
+if TYPE_CHECKING:
+    from pynamodb.connection import TableConnection
+
+share_botocore_session()  # one botocore session for every table and transaction (cold start)
 
 
 class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
@@ -49,6 +55,12 @@ class MainItem(Model):
     gsi1sk = UnicodeAttribute(null=True, attr_name="GSI1SK")
     ttl = TTLAttribute(null=True, attr_name="ttl")
     gsi1 = Gsi1()
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        """The table's one connection (one botocore client) for every item type: PynamoDB would otherwise create
+        one per subclass, each building its own client on first use."""
+        return super()._get_connection() if cls is MainItem else MainItem._get_connection()
 
 
 class TierNodeItem(MainItem, discriminator="node"):

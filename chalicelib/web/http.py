@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -68,6 +67,8 @@ class HttpRequest:
 
     def cookies(self) -> dict[str, str]:
         if self._cookies is None:
+            from http.cookies import CookieError, SimpleCookie
+
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(self.headers.get("cookie", ""))

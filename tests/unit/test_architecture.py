@@ -47,3 +47,30 @@ def test_importing_app_loads_no_heavy_module() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_app_imports_route_handlers_inside_the_routes() -> None:
+    """Cold start: app.py's module level imports only what its decorators need; every route and task imports its
+    handler module inside the function, so a cold Lambda loads only the route it serves."""
+    tree = ast.parse((ROOT / "app.py").read_text())
+    module_level = [n.module for n in tree.body if isinstance(n, ast.ImportFrom)]
+    module_level += [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
+    assert sorted(module_level) == [
+        "chalice.app",
+        "chalicelib.web.chalice_adapter",
+        "chalicelib.workflows.event_sources",
+    ], module_level
+    handlers = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert len(handlers) > 80
+    for handler in handlers:
+        assert any(isinstance(node, ast.ImportFrom) for node in handler.body), handler.name
+
+
+def test_importing_app_loads_no_handler_service_or_storage_module() -> None:
+    code = (
+        "import sys; import app; print(','.join(sorted(m for m in sys.modules if m.startswith('chalicelib.') and m "
+        "not in ('chalicelib.config', 'chalicelib.web', 'chalicelib.web.http', 'chalicelib.web.chalice_adapter', "
+        "'chalicelib.workflows', 'chalicelib.workflows.event_sources'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
