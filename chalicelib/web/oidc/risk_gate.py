@@ -18,7 +18,7 @@ from chalicelib.core import clock
 from chalicelib.core.entities import AuditEvent, Client, Grant, User
 from chalicelib.core.errors import TokenInvalid
 from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, new_id
-from chalicelib.core.risk import Attempt, Location, parse_location
+from chalicelib.core.risk import Attempt, HistoryUpdate, Location, parse_location
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.authentication import PasswordAuthentication
 from chalicelib.services.risk import SignInRisk, details_of, device_digest, is_breached
@@ -115,8 +115,15 @@ def assess_password_sign_in(
         ip_failures=result.ip_failures,
         breached_password=is_breached(password),
     )
-    risk = container.risk().assess_sign_in(tenant_id, result.user.user_id, attempt, settings)
+    risk = container.risk().assess_sign_in(
+        tenant_id, result.user.user_id, attempt, settings, profile=result.risk_profile
+    )
     return GatedSignIn(risk, attempt.device, cookies)
+
+
+def reads_history(settings: EffectiveSettings) -> bool:
+    """Whether assessing a sign-in needs the user's history: the password check then fetches it with the user."""
+    return bool(settings.get("risk", "enabled"))
 
 
 def can_continue(gated: GatedSignIn, user: User, settings: EffectiveSettings) -> bool:
@@ -167,9 +174,10 @@ def with_details(event: AuditEvent, details: dict[str, Any]) -> AuditEvent:
     return replace(event, details={**event.details, **details}) if details else event
 
 
-def complete_sign_in(tenant_id: TenantId, user: User, gated: GatedSignIn) -> None:
-    """The sign-in is done (allowed, or its second factor proven): remember its device, place and hour."""
-    container.risk().record_sign_in(tenant_id, user.user_id, gated.risk)
+def history_after(tenant_id: TenantId, user: User, gated: GatedSignIn) -> HistoryUpdate | None:
+    """The sign-in is done: the history that remembers its device, place and hour, to store in the transaction
+    that writes its session and code (``container.risk().record_history`` stores it on its own)."""
+    return container.risk().history_after(tenant_id, user.user_id, gated.risk)
 
 
 def with_risk(event: AuditEvent, gated: GatedSignIn) -> AuditEvent:

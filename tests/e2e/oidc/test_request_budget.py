@@ -1,0 +1,90 @@
+"""DynamoDB requests per step of a password sign-in, counted over real HTTP (the live server runs in this process,
+so a hook on botocore's ``Endpoint.make_request`` sees every call it makes).
+
+The product budget is at most 5 requests for login + code exchange: the login POST reads twice (the login record
+with both throttle counters; then the user with their risk history) and writes once (session, code, sign-in event
+and the updated risk history in one transaction); the exchange consumes the code and creates the grant.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from typing import Any
+
+import pytest
+import requests
+
+from benchmarks.harness import RequestCounter, dynamodb_ops
+from tests.support.oidc_client import E2EUser, Page, Provider, query_params
+
+pytestmark = pytest.mark.stack
+
+LOGIN_AND_EXCHANGE_BUDGET = 5
+
+
+def _params(callback: str) -> dict[str, str]:
+    return {
+        "client_id": "demo-web",
+        "redirect_uri": callback,
+        "response_type": "code",
+        "scope": "openid profile email",
+        "state": secrets.token_urlsafe(12),
+        "nonce": secrets.token_urlsafe(12),
+    }
+
+
+def _sign_in_counted(
+    op: Provider, callback: str, web_auth: tuple[str, str], user: E2EUser
+) -> tuple[dict[str, Counter[str]], dict[str, Any]]:
+    """authorize GET -> login POST -> token POST with a fresh browser; DynamoDB operations per step, and tokens."""
+    counter = RequestCounter().install()
+    steps: dict[str, Counter[str]] = {}
+    try:
+        with requests.Session() as browser:
+            with counter.window() as calls:
+                page = op.authorize(browser, _params(callback))
+            steps["authorize"] = dynamodb_ops(calls)
+            assert page.status_code == 200 and Page.parse(page).has_form("/login"), page.text[:300]
+            with counter.window() as calls:
+                response = op.login(browser, page, user.email, user.password)
+            steps["login"] = dynamodb_ops(calls)
+            assert response.status_code == 303, response.text[:300]
+            code = query_params(response.headers["Location"])["code"]
+            with counter.window() as calls:
+                exchanged = op.token(
+                    {"grant_type": "authorization_code", "code": code, "redirect_uri": callback}, auth=web_auth
+                )
+            steps["exchange"] = dynamodb_ops(calls)
+            assert exchanged.status_code == 200, exchanged.text
+    finally:
+        counter.uninstall()
+    return steps, exchanged.json()
+
+
+def test_login_and_code_exchange_stay_within_five_requests(
+    op: Provider, callback: str, web_auth: tuple[str, str], user: E2EUser
+) -> None:
+    _sign_in_counted(op, callback, web_auth, user)  # warm: tenant, client and key caches of this process
+    steps, tokens = _sign_in_counted(op, callback, web_auth, user)
+    total = sum(sum(ops.values()) for ops in steps.values())
+    assert total <= LOGIN_AND_EXCHANGE_BUDGET, steps
+    assert steps["authorize"] == Counter(), steps
+    # Two reads and one transaction: no separate read or write of the risk history.
+    assert steps["login"] == Counter({"BatchGetItem": 2, "TransactWriteItems": 1}), steps
+    assert tokens["id_token"] and tokens["access_token"]
+
+
+def test_every_sign_in_updates_the_risk_history_in_its_transaction(
+    op: Provider, callback: str, web_auth: tuple[str, str], user: E2EUser
+) -> None:
+    from chalicelib.core.ids import TenantId, UserId
+    from chalicelib.storage.risk_repository import DynamoRiskRepository
+
+    history = DynamoRiskRepository()
+    before = history.get_profile(TenantId("demo"), UserId(user.user_id)).sign_ins
+    for _ in range(2):
+        _sign_in_counted(op, callback, web_auth, user)
+    after = history.get_profile(TenantId("demo"), UserId(user.user_id))
+    assert after.sign_ins == before + 2
+    assert after.devices, "the browser's device is remembered"
