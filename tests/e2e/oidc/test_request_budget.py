@@ -1,5 +1,6 @@
 """DynamoDB requests per step of a password sign-in, counted over real HTTP (the live server runs in this process,
-so a hook on botocore's ``Endpoint.make_request`` sees every call it makes).
+so a hook on botocore's ``Endpoint.make_request`` sees every call it makes; only calls on the server's request
+threads count, not those of workflows that earlier tests left running).
 
 The product budget is at most 5 requests for login + code exchange: the login POST reads twice (the login record
 with both throttle counters; then the user with their risk history) and writes once (session, code, sign-in event
@@ -8,19 +9,55 @@ and the updated risk history in one transaction); the exchange consumes the code
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from benchmarks.harness import RequestCounter, dynamodb_ops
 from tests.support.oidc_client import E2EUser, Page, Provider, query_params
 
 pytestmark = pytest.mark.stack
 
 LOGIN_AND_EXCHANGE_BUDGET = 5
+REQUEST_THREAD = "(process_request_thread)"  # how socketserver's ThreadingMixIn names a request's thread
+
+
+class RequestCounter:
+    """DynamoDB operations made while serving HTTP requests (botocore's funnel, once per API call)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[RequestCounter]:
+        from botocore.endpoint import Endpoint
+
+        make_request = Endpoint.make_request
+        calls = self.calls
+
+        def counted(endpoint: Any, operation_model: Any, request_dict: Any) -> Any:
+            service = operation_model.service_model.endpoint_prefix
+            if service == "dynamodb" and threading.current_thread().name.endswith(REQUEST_THREAD):
+                calls[operation_model.name] += 1
+            return make_request(endpoint, operation_model, request_dict)
+
+        Endpoint.make_request = counted  # type: ignore[method-assign]
+        try:
+            yield self
+        finally:
+            Endpoint.make_request = make_request  # type: ignore[method-assign]
+
+    @contextlib.contextmanager
+    def window(self) -> Iterator[Counter[str]]:
+        before = Counter(self.calls)
+        delta: Counter[str] = Counter()
+        yield delta
+        delta.update(self.calls - before)
 
 
 def _params(callback: str) -> dict[str, str]:
@@ -38,27 +75,20 @@ def _sign_in_counted(
     op: Provider, callback: str, web_auth: tuple[str, str], user: E2EUser
 ) -> tuple[dict[str, Counter[str]], dict[str, Any]]:
     """authorize GET -> login POST -> token POST with a fresh browser; DynamoDB operations per step, and tokens."""
-    counter = RequestCounter().install()
     steps: dict[str, Counter[str]] = {}
-    try:
-        with requests.Session() as browser:
-            with counter.window() as calls:
-                page = op.authorize(browser, _params(callback))
-            steps["authorize"] = dynamodb_ops(calls)
-            assert page.status_code == 200 and Page.parse(page).has_form("/login"), page.text[:300]
-            with counter.window() as calls:
-                response = op.login(browser, page, user.email, user.password)
-            steps["login"] = dynamodb_ops(calls)
-            assert response.status_code == 303, response.text[:300]
-            code = query_params(response.headers["Location"])["code"]
-            with counter.window() as calls:
-                exchanged = op.token(
-                    {"grant_type": "authorization_code", "code": code, "redirect_uri": callback}, auth=web_auth
-                )
-            steps["exchange"] = dynamodb_ops(calls)
-            assert exchanged.status_code == 200, exchanged.text
-    finally:
-        counter.uninstall()
+    with RequestCounter().installed() as counter, requests.Session() as browser:
+        with counter.window() as steps["authorize"]:
+            page = op.authorize(browser, _params(callback))
+        assert page.status_code == 200 and Page.parse(page).has_form("/login"), page.text[:300]
+        with counter.window() as steps["login"]:
+            response = op.login(browser, page, user.email, user.password)
+        assert response.status_code == 303, response.text[:300]
+        code = query_params(response.headers["Location"])["code"]
+        with counter.window() as steps["exchange"]:
+            exchanged = op.token(
+                {"grant_type": "authorization_code", "code": code, "redirect_uri": callback}, auth=web_auth
+            )
+        assert exchanged.status_code == 200, exchanged.text
     return steps, exchanged.json()
 
 
