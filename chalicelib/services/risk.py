@@ -111,12 +111,11 @@ class RiskService:
         """One write: remember the completed sign-in's device, place and hour."""
         self.record_history(self.history_after(tenant_id, user_id, risk))
 
-    def record_completed(self, tenant_id: TenantId, user_id: UserId, attempt: Attempt) -> None:
-        """A sign-in finished after a second factor (its profile travelled sealed, not in memory): read and write."""
+    def completed_history(self, tenant_id: TenantId, user_id: UserId, attempt: Attempt) -> HistoryUpdate:
+        """A sign-in finished in a later request (after a second factor: its attempt travelled sealed, the history
+        did not): one read; the update is stored by the caller, with the session and code."""
         profile = self._repository.get_profile(tenant_id, user_id)
-        self._repository.save_profile(
-            tenant_id, user_id, remember(profile, attempt), expires_at=clock.now() + PROFILE_SECONDS
-        )
+        return HistoryUpdate(tenant_id, user_id, remember(profile, attempt), clock.now() + PROFILE_SECONDS)
 
     def assess_refresh(
         self, tenant_id: TenantId, user_id: UserId, attempt: Attempt, settings: EffectiveSettings

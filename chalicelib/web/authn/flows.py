@@ -146,14 +146,14 @@ def _complete(
         user_agent=http.user_agent,
         location=context.location,
     )
-    risk_details = risk_gate.record_completed_sign_in(http, tenant_id, client, user, risk or {}, amr)
+    risk_details, history = risk_gate.completed_sign_in(http, tenant_id, client, user, risk or {}, amr)
     request = CodeRequest(
         client.client_id, req["redirect_uri"], tuple(req["scope"]), req.get("nonce"), req["code_challenge"]
     )
     event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="native")
     event = risk_gate.with_details(event, risk_details)
     code = container.authorization().issue_code(
-        tenant_id, request, user, session, new_session=True, settings=settings, events=[event]
+        tenant_id, request, user, session, new_session=True, settings=settings, events=[event], history=history
     )
     return _answer(
         {

@@ -138,19 +138,20 @@ def can_continue(gated: GatedSignIn, user: User, settings: EffectiveSettings) ->
     return True
 
 
-def record_completed_sign_in(
+def completed_sign_in(
     http: HttpRequest,
     tenant_id: TenantId,
     client: Client | None,
     user: User,
     pending: dict[str, Any],
     amr: tuple[str, ...],
-) -> dict[str, Any]:
-    """A password sign-in finished with its second factor: remember it in the user's history; returns the risk
-    decision and signals to add to the sign-in's one ``signin.success`` event (the caller records it)."""
+) -> tuple[dict[str, Any], HistoryUpdate | None]:
+    """A password sign-in finished with its second factor: (the risk decision and signals to add to the sign-in's
+    one ``signin.success`` event, the user's history remembering it). The caller stores both with the session and
+    code, in one transaction."""
     carried = pending.get("rk")
     if not isinstance(carried, dict):
-        return {}
+        return {}, None
     place = carried.get("loc")
     location = Location(float(place[0]), float(place[1]), str(carried.get("c", ""))) if place else None
     attempt = Attempt(
@@ -163,10 +164,11 @@ def record_completed_sign_in(
     found = carried.get("det")
     details: dict[str, Any] = found if isinstance(found, dict) else {}
     try:
-        container.risk().record_completed(tenant_id, user.user_id, attempt)
-    except Exception:  # the user is signed in: losing the history update must not undo it
-        log.exception("sign-in after a second factor could not be recorded in the risk history")
-    return details
+        history = container.risk().completed_history(tenant_id, user.user_id, attempt)
+    except Exception:  # the factors are proven: an unreadable history must not undo the sign-in
+        log.exception("sign-in after a second factor could not read the risk history")
+        return details, None
+    return details, history
 
 
 def with_details(event: AuditEvent, details: dict[str, Any]) -> AuditEvent:

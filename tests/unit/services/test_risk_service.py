@@ -120,6 +120,16 @@ def test_a_prefetched_history_costs_no_read_and_the_update_is_left_to_the_caller
     assert repository.calls == ["save_profile"] and repository.profiles[(T, U)] == update.profile
 
 
+def test_a_sign_in_completed_later_reads_once_and_leaves_the_write_to_the_caller(parts: Any) -> None:
+    service, repository, _, _ = parts
+    repository.profiles[(T, U)] = RiskProfile(countries=("FR",), sign_ins=2)
+    attempt = Attempt(now=clock.now(), ip="198.51.100.1", location=BERLIN, country="DE", device="d9")
+    update = service.completed_history(T, U, attempt)
+    assert repository.calls == ["get_profile"]
+    assert update.profile.sign_ins == 3 and update.profile.countries == ("DE", "FR")
+    assert update.profile.devices[0][0] == "d9" and update.profile.last_location == BERLIN
+
+
 def test_a_blocked_sign_in_has_no_history_update(parts: Any) -> None:
     service, repository, _, _ = parts
     attempt = Attempt(now=clock.now(), ip="203.0.113.1")
