@@ -171,6 +171,12 @@ def completed_sign_in(
     return details, history
 
 
+def finished_now(tenant_id: TenantId, user: User, gated: GatedSignIn) -> tuple[dict[str, Any], HistoryUpdate | None]:
+    """A sign-in that completes in the request that assessed it: (its risk details for the sign-in event, the
+    history remembering it), from memory: no read."""
+    return details_of(gated.risk.assessment), history_after(tenant_id, user, gated)
+
+
 def with_details(event: AuditEvent, details: dict[str, Any]) -> AuditEvent:
     """The sign-in event with the risk details a second-factor step carried."""
     return replace(event, details={**event.details, **details}) if details else event

@@ -13,13 +13,13 @@ import contextlib
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.support.oidc_client import E2EUser, Page, Provider, query_params
+from tests.support.oidc_client import E2EClient, E2EUser, Page, Provider, pkce_pair, query_params
 
 pytestmark = pytest.mark.stack
 
@@ -118,3 +118,54 @@ def test_every_sign_in_updates_the_risk_history_in_its_transaction(
     after = history.get_profile(TenantId("demo"), UserId(user.user_id))
     assert after.sign_ins == before + 2
     assert after.devices, "the browser's device is remembered"
+
+
+def test_a_native_password_sign_in_and_its_code_exchange_stay_within_five_requests(
+    op: Provider, make_client: Callable[..., E2EClient], user: E2EUser
+) -> None:
+    """The native API's password step assesses and completes the sign-in in one request: the history it read with
+    the user is written in the code's transaction, not read again."""
+    app_redirect = "com.example.budget:/callback"
+    client = make_client("public", redirect_uris=[app_redirect])
+    flows_url = f"{op.issuer}/authn/flows"
+
+    def sign_in() -> dict[str, Counter[str]]:
+        verifier, challenge = pkce_pair()
+        steps: dict[str, Counter[str]] = {}
+        with RequestCounter().installed() as counter:
+            with counter.window() as steps["start"]:
+                started = requests.post(
+                    flows_url,
+                    json={
+                        "client_id": client.client_id,
+                        "redirect_uri": app_redirect,
+                        "scope": "openid email",
+                        "code_challenge": challenge,
+                        "code_challenge_method": "S256",
+                    },
+                    timeout=15,
+                )
+            assert started.status_code == 200, started.text
+            with counter.window() as steps["password"]:
+                complete = requests.post(
+                    f"{flows_url}/password",
+                    json={"flow_token": started.json()["flow_token"], "email": user.email, "password": user.password},
+                    timeout=15,
+                )
+            assert complete.status_code == 200 and complete.json()["status"] == "complete", complete.text
+            form = {
+                "grant_type": "authorization_code",
+                "code": complete.json()["authorization_code"],
+                "redirect_uri": app_redirect,
+                "client_id": client.client_id,
+                "code_verifier": verifier,
+            }
+            with counter.window() as steps["exchange"]:
+                exchanged = op.token(form)
+            assert exchanged.status_code == 200, exchanged.text
+        return steps
+
+    sign_in()  # warm: the new client in this process's cache
+    steps = sign_in()
+    assert sum(sum(ops.values()) for ops in steps.values()) <= LOGIN_AND_EXCHANGE_BUDGET, steps
+    assert steps["password"] == Counter({"BatchGetItem": 2, "TransactWriteItems": 1}), steps
