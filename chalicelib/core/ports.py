@@ -36,7 +36,7 @@ from chalicelib.core.ids import ClientId, NodeId, TenantId, UserId
 
 if TYPE_CHECKING:  # types of signatures only: not loaded by routes that never need them (cold start)
     from chalicelib.core.federation import FederatedIdentity, FederatedLogin, IdentityProvider, Webhook
-    from chalicelib.core.risk import RiskProfile
+    from chalicelib.core.risk import HistoryUpdate, RiskProfile
     from chalicelib.core.saml import SamlRequest, SamlSpKey
 
 
@@ -81,6 +81,9 @@ class UserRepository(Protocol):
     def get(self, tenant_id: TenantId, user_id: UserId) -> User | None: ...
 
     def find_user_id_by_email(self, tenant_id: TenantId, email: str) -> UserId | None: ...
+
+    def get_with_risk_profile(self, tenant_id: TenantId, user_id: UserId) -> tuple[User | None, RiskProfile]:
+        """The user and their sign-in history (empty if none) in one round trip: a password sign-in needs both."""
 
 
 class CredentialRepository(Protocol):
@@ -161,10 +164,14 @@ class AuthorizationRepository(Protocol):
     """Authorization codes and browser sessions."""
 
     def save_code(
-        self, code: AuthorizationCode, session: LoginSession | None, events: Sequence[AuditEvent] = ()
+        self,
+        code: AuthorizationCode,
+        session: LoginSession | None,
+        events: Sequence[AuditEvent] = (),
+        history: HistoryUpdate | None = None,
     ) -> None:
-        """Store a code (and, on a fresh sign-in, the new session and the sign-in's audit events) in one
-        transaction."""
+        """Store a code (and, on a fresh sign-in, the new session, the sign-in's audit events and the user's
+        updated sign-in history) in one transaction."""
 
     def consume_code(
         self,

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from chalicelib.core.ids import TenantId, UserId
+
 Decision = Literal["allow", "mfa", "block"]
 DECISIONS: tuple[Decision, ...] = ("allow", "mfa", "block")
 SEVERITY = {"allow": 0, "mfa": 1, "block": 2}
@@ -311,3 +313,13 @@ def parse_location(latitude: str | None, longitude: str | None, country: str | N
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         return None, code
     return Location(lat, lon, code), code
+
+
+@dataclass(frozen=True)
+class HistoryUpdate:
+    """A user's sign-in history to store, written in the same transaction as the sign-in's session and code."""
+
+    tenant_id: TenantId
+    user_id: UserId
+    profile: RiskProfile
+    expires_at: int

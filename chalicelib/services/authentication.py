@@ -15,6 +15,7 @@ from chalicelib.core.entities import User
 from chalicelib.core.errors import AccountDisabled, AccountNotVerified, InvalidCredentials, RateLimited
 from chalicelib.core.ids import TenantId
 from chalicelib.core.ports import CredentialRepository, ThrottleRepository, UserRepository
+from chalicelib.core.risk import RiskProfile
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.passwords import hash_password, needs_rehash, verify_password
 
@@ -32,6 +33,8 @@ class PasswordAuthentication:
     # Failed attempts in the current window before this success (risk signals: failed-attempt velocity).
     account_failures: int = 0
     ip_failures: int = 0
+    # The user's sign-in history, read with the user when the caller asked for it (``with_risk_profile``).
+    risk_profile: RiskProfile | None = None
 
 
 def _subjects(email: str, ip: str) -> tuple[str, str]:
@@ -56,8 +59,17 @@ class PasswordAuthenticator:
         self._throttles = throttles
 
     def authenticate(
-        self, tenant_id: TenantId, email: str, password: str, *, ip: str, settings: EffectiveSettings
+        self,
+        tenant_id: TenantId,
+        email: str,
+        password: str,
+        *,
+        ip: str,
+        settings: EffectiveSettings,
+        with_risk_profile: bool = False,
     ) -> PasswordAuthentication:
+        """Two reads: the login record with both throttle counters, then (once the password verified) the user,
+        and with ``with_risk_profile`` the user's sign-in history in the same BatchGet."""
         now = clock.now()
         email_subject, ip_subject = _subjects(email, ip)
         login, throttles = self._credentials.get_login_with_throttles(tenant_id, email, (email_subject, ip_subject))
@@ -71,7 +83,11 @@ class PasswordAuthenticator:
             raise failure
         if throttles.get(email_subject, {}).get("failures"):
             self._throttles.reset(tenant_id, email_subject)
-        user = self._users.get(tenant_id, login.user_id)
+        risk_profile: RiskProfile | None = None
+        if with_risk_profile:
+            user, risk_profile = self._users.get_with_risk_profile(tenant_id, login.user_id)
+        else:
+            user = self._users.get(tenant_id, login.user_id)
         if user is None or user.status == "disabled":
             disabled = AccountDisabled(detail="disabled or missing user record")
             disabled.user_id = login.user_id
@@ -87,6 +103,7 @@ class PasswordAuthenticator:
             password_version=password_version(login.password_hash),
             account_failures=_recent_failures(throttles.get(email_subject), now),
             ip_failures=_recent_failures(throttles.get(ip_subject), now),
+            risk_profile=risk_profile,
         )
 
     def _record_failure(

@@ -17,6 +17,7 @@ from chalicelib.core.entities import AuditEvent, AuthorizationCode, Client, Gran
 from chalicelib.core.errors import AlreadyExists, CodeInvalid, RiskRefused, ScopeNotAllowed, TokenInvalid
 from chalicelib.core.ids import ClientId, TenantId, UserId, new_id, new_secret
 from chalicelib.core.ports import AuthorizationRepository, GrantRepository
+from chalicelib.core.risk import HistoryUpdate
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import claims_for_scope
 from chalicelib.services.tokens import TokenService, make_refresh_token, parse_refresh_token
@@ -53,8 +54,10 @@ class AuthorizationService:
         new_session: bool,
         settings: EffectiveSettings,
         events: Sequence[AuditEvent] = (),
+        history: HistoryUpdate | None = None,
     ) -> str:
-        """A code for the request; ``events`` (the sign-in's audit events) are written in the same transaction."""
+        """A code for the request; ``events`` (the sign-in's audit events) and ``history`` (the user's updated
+        sign-in history) are written in the same transaction."""
         code = new_secret()
         self._codes.save_code(
             AuthorizationCode(
@@ -76,6 +79,7 @@ class AuthorizationService:
             ),
             session if new_session else None,
             events,
+            history,
         )
         return code
 

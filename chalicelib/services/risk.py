@@ -1,10 +1,11 @@
 """Adaptive authentication and fraud response around the risk engine (``core.risk``).
 
-A sign-in reads the user's history once (``assess_sign_in``) and, when it succeeds, writes it once
-(``record_sign_in``). A refresh reads the history only when the request carries a location (CloudFront headers)
-and never writes it. Failed sign-ins feed credential-stuffing counters: many accounts failing from one IP, or one
-account failing from many IPs, block that IP or account for a while (doubling with each block), record a
-``fraud.block`` audit event and publish an alert for the tenant.
+A sign-in reads the user's history once (``assess_sign_in``; the password sign-in fetches it with the user, in the
+same BatchGet) and, when it succeeds, writes it once (``history_after``: the write rides in the transaction that
+stores the session and the code; ``record_history`` writes it on its own). A refresh reads the history only when the
+request carries a location (CloudFront headers) and never writes it. Failed sign-ins feed credential-stuffing
+counters: many accounts failing from one IP, or one account failing from many IPs, block that IP or account for a
+while (doubling with each block), record a ``fraud.block`` audit event and publish an alert for the tenant.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from chalicelib.core import clock
 from chalicelib.core.digests import secret_digest
 from chalicelib.core.ids import ROOT_NODE, TenantId, UserId
 from chalicelib.core.ports import AlertPublisher, RiskRepository
-from chalicelib.core.risk import Assessment, Attempt, RiskProfile, assess, remember
+from chalicelib.core.risk import Assessment, Attempt, HistoryUpdate, RiskProfile, assess, remember
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.audit import Actor, AuditService
 from chalicelib.services.authentication import throttle_subjects
@@ -75,28 +76,46 @@ class RiskService:
         self._audit = audit
 
     def assess_sign_in(
-        self, tenant_id: TenantId, user_id: UserId, attempt: Attempt, settings: EffectiveSettings
+        self,
+        tenant_id: TenantId,
+        user_id: UserId,
+        attempt: Attempt,
+        settings: EffectiveSettings,
+        *,
+        profile: RiskProfile | None = None,
     ) -> SignInRisk:
-        """One read: the user's history, then the policy's decision."""
+        """The policy's decision on the user's history: ``profile`` when the caller fetched it already (with the
+        user), else one read."""
         policy = settings.section("risk")
         if not policy["enabled"]:
             return SignInRisk(Assessment(0, (), "allow"), RiskProfile(), attempt)
-        profile = self._repository.get_profile(tenant_id, user_id)
+        if profile is None:
+            profile = self._repository.get_profile(tenant_id, user_id)
         return SignInRisk(assess(profile, attempt, policy), profile, attempt)
+
+    def history_after(self, tenant_id: TenantId, user_id: UserId, risk: SignInRisk) -> HistoryUpdate | None:
+        """The history that remembers the completed sign-in's device, place and hour (None for a blocked one),
+        for the caller to store with the sign-in's other writes (``record_history`` stores it on its own)."""
+        if risk.assessment.decision == "block":
+            return None
+        updated = remember(risk.profile, risk.attempt)
+        return HistoryUpdate(tenant_id, user_id, updated, clock.now() + PROFILE_SECONDS)
+
+    def record_history(self, update: HistoryUpdate | None) -> None:
+        """One write: store a history update on its own."""
+        if update is not None:
+            profile, expires_at = update.profile, update.expires_at
+            self._repository.save_profile(update.tenant_id, update.user_id, profile, expires_at=expires_at)
 
     def record_sign_in(self, tenant_id: TenantId, user_id: UserId, risk: SignInRisk) -> None:
         """One write: remember the completed sign-in's device, place and hour."""
-        if risk.assessment.decision == "block":
-            return
-        updated = remember(risk.profile, risk.attempt)
-        self._repository.save_profile(tenant_id, user_id, updated, expires_at=clock.now() + PROFILE_SECONDS)
+        self.record_history(self.history_after(tenant_id, user_id, risk))
 
-    def record_completed(self, tenant_id: TenantId, user_id: UserId, attempt: Attempt) -> None:
-        """A sign-in finished after a second factor (its profile travelled sealed, not in memory): read and write."""
+    def completed_history(self, tenant_id: TenantId, user_id: UserId, attempt: Attempt) -> HistoryUpdate:
+        """A sign-in finished in a later request (after a second factor: its attempt travelled sealed, the history
+        did not): one read; the update is stored by the caller, with the session and code."""
         profile = self._repository.get_profile(tenant_id, user_id)
-        self._repository.save_profile(
-            tenant_id, user_id, remember(profile, attempt), expires_at=clock.now() + PROFILE_SECONDS
-        )
+        return HistoryUpdate(tenant_id, user_id, remember(profile, attempt), clock.now() + PROFILE_SECONDS)
 
     def assess_refresh(
         self, tenant_id: TenantId, user_id: UserId, attempt: Attempt, settings: EffectiveSettings

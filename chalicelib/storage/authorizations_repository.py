@@ -10,11 +10,13 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.core.entities import AuditEvent, AuthorizationCode, LoginSession, User
 from chalicelib.core.errors import CodeInvalid
 from chalicelib.core.ids import ClientId, TenantId, UserId
+from chalicelib.core.risk import HistoryUpdate
 from chalicelib.storage import keys
 from chalicelib.storage.audit_repository import audit_item_for
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import is_condition_failure, translate_errors
 from chalicelib.storage.models import AuditItem, AuthorizationCodeItem, MainItem, SessionItem, UserItem
+from chalicelib.storage.risk_repository import history_item
 from chalicelib.storage.users_repository import to_user, user_key
 
 CODE = "CODE"
@@ -87,7 +89,11 @@ def _session_item(session: LoginSession) -> SessionItem:
 class DynamoAuthorizationRepository:
     @translate_errors
     def save_code(
-        self, code: AuthorizationCode, session: LoginSession | None, events: Sequence[AuditEvent] = ()
+        self,
+        code: AuthorizationCode,
+        session: LoginSession | None,
+        events: Sequence[AuditEvent] = (),
+        history: HistoryUpdate | None = None,
     ) -> None:
         item = AuthorizationCodeItem(
             keys.authorization_code(code.tenant_id, code.code_digest),
@@ -110,16 +116,19 @@ class DynamoAuthorizationRepository:
             expires_at=code.expires_at,
             grant_id=code.grant_id,
         )
-        if session is None and not events:
+        if session is None and not events and history is None:
             item.save(condition=MainItem.pk.does_not_exist())
             return
-        # The sign-in's audit events ride in the same transaction (it may span tables): no extra request.
+        # The sign-in's audit events and the user's sign-in history ride in the same transaction (it may span
+        # tables): no extra request. The history is the one read at this sign-in, updated (last writer wins).
         with transaction() as tx:
             if session is not None:
                 tx.save(_session_item(session), condition=MainItem.pk.does_not_exist())
             tx.save(item, condition=MainItem.pk.does_not_exist())
             for event in events:
                 tx.save(audit_item_for(event), condition=AuditItem.pk.does_not_exist())
+            if history is not None:
+                tx.save(history_item(history))
 
     @translate_errors
     def consume_code(

@@ -14,7 +14,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.core.ids import TenantId, UserId
-from chalicelib.core.risk import Location, RiskProfile
+from chalicelib.core.risk import HistoryUpdate, Location, RiskProfile
 from chalicelib.storage import keys
 from chalicelib.storage.errors import is_condition_failure, translate_errors
 from chalicelib.storage.models import RiskProfileItem, StuffingItem, ThrottleItem
@@ -36,7 +36,7 @@ def _location(value: Any) -> Location | None:
         return None
 
 
-def _to_profile(item: RiskProfileItem) -> RiskProfile:
+def to_profile(item: RiskProfileItem) -> RiskProfile:
     hours = [int(h) for h in (item.hours or [])][:24]
     return RiskProfile(
         devices=tuple((str(d), int(t)) for d, t in (item.devices or [])),
@@ -48,28 +48,42 @@ def _to_profile(item: RiskProfileItem) -> RiskProfile:
     )
 
 
+def risk_profile_key(tenant_id: TenantId, user_id: UserId) -> tuple[str, str]:
+    return keys.user(tenant_id, user_id), keys.risk_profile_sk()
+
+
+def risk_profile_item(
+    tenant_id: TenantId, user_id: UserId, profile: RiskProfile, *, expires_at: int
+) -> RiskProfileItem:
+    """The history as an item (saved alone, or inside the sign-in's transaction: ``history_item``)."""
+    place = profile.last_location
+    return RiskProfileItem(
+        *risk_profile_key(tenant_id, user_id),
+        devices=[[d, t] for d, t in profile.devices],
+        countries=list(profile.countries),
+        last_location={"lat": place.latitude, "lon": place.longitude, "country": place.country} if place else None,
+        last_location_at=profile.last_location_at,
+        hours=list(profile.hours),
+        sign_ins=profile.sign_ins,
+        ttl=_when(expires_at),
+    )
+
+
+def history_item(update: HistoryUpdate) -> RiskProfileItem:
+    return risk_profile_item(update.tenant_id, update.user_id, update.profile, expires_at=update.expires_at)
+
+
 class DynamoRiskRepository:
     @translate_errors
     def get_profile(self, tenant_id: TenantId, user_id: UserId) -> RiskProfile:
         try:
-            return _to_profile(RiskProfileItem.get(keys.user(tenant_id, user_id), keys.risk_profile_sk()))
+            return to_profile(RiskProfileItem.get(keys.user(tenant_id, user_id), keys.risk_profile_sk()))
         except DoesNotExist:
             return RiskProfile()
 
     @translate_errors
     def save_profile(self, tenant_id: TenantId, user_id: UserId, profile: RiskProfile, *, expires_at: int) -> None:
-        place = profile.last_location
-        RiskProfileItem(
-            keys.user(tenant_id, user_id),
-            keys.risk_profile_sk(),
-            devices=[[d, t] for d, t in profile.devices],
-            countries=list(profile.countries),
-            last_location={"lat": place.latitude, "lon": place.longitude, "country": place.country} if place else None,
-            last_location_at=profile.last_location_at,
-            hours=list(profile.hours),
-            sign_ins=profile.sign_ins,
-            ttl=_when(expires_at),
-        ).save()
+        risk_profile_item(tenant_id, user_id, profile, expires_at=expires_at).save()
 
     @translate_errors
     def delete_profile(self, tenant_id: TenantId, user_id: UserId) -> None:

@@ -9,10 +9,12 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib.core.entities import PasswordLogin, User
 from chalicelib.core.errors import AlreadyExists
 from chalicelib.core.ids import NodeId, TenantId, UserId
+from chalicelib.core.risk import RiskProfile
 from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import is_condition_failure, translate_errors
-from chalicelib.storage.models import EmailLoginItem, MainItem, ThrottleItem, UserItem
+from chalicelib.storage.models import EmailLoginItem, MainItem, RiskProfileItem, ThrottleItem, UserItem
+from chalicelib.storage.risk_repository import risk_profile_key, to_profile
 
 PROFILE = "PROFILE"
 LOGIN = "LOGIN"
@@ -93,6 +95,17 @@ class DynamoUserRepository:
             return to_user(UserItem.get(*user_key(tenant_id, user_id)))
         except DoesNotExist:
             return None
+
+    @translate_errors
+    def get_with_risk_profile(self, tenant_id: TenantId, user_id: UserId) -> tuple[User | None, RiskProfile]:
+        user: User | None = None
+        profile = RiskProfile()
+        for item in MainItem.batch_get([user_key(tenant_id, user_id), risk_profile_key(tenant_id, user_id)]):
+            if isinstance(item, UserItem) and item.tenant_id == tenant_id:
+                user = to_user(item)
+            elif isinstance(item, RiskProfileItem):
+                profile = to_profile(item)
+        return user, profile
 
     @translate_errors
     def find_user_id_by_email(self, tenant_id: TenantId, email: str) -> UserId | None:

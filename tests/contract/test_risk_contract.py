@@ -11,6 +11,16 @@ import pytest
 pytestmark = pytest.mark.stack
 
 
+@pytest.fixture(scope="module")
+def tenant(local_stack: Any) -> str:
+    from chalicelib import container
+
+    slug = "risk-contract"
+    if not container.tenants().exists(slug):
+        container.tenants().create_customer(slug)
+    return slug
+
+
 def test_profiles_round_trip_per_tenant(local_stack: Any) -> None:
     from chalicelib.core.ids import TenantId, UserId
     from chalicelib.core.risk import Location, RiskProfile
@@ -33,6 +43,74 @@ def test_profiles_round_trip_per_tenant(local_stack: Any) -> None:
     assert repository.get_profile(b, user) == RiskProfile()
     repository.delete_profile(a, user)
     assert repository.get_profile(a, user) == RiskProfile()
+
+
+def test_the_user_and_the_history_come_in_one_batch_and_the_history_is_written_with_the_code(tenant: str) -> None:
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+    from chalicelib.core.risk import HistoryUpdate, RiskProfile
+    from chalicelib.services.authorization import CodeRequest
+    from chalicelib.storage.risk_repository import DynamoRiskRepository
+    from chalicelib.storage.users_repository import DynamoUserRepository
+
+    tenant_id = TenantId(tenant)
+    settings = container.tenants().effective(tenant_id)
+    user = container.accounts().create_user(
+        tenant_id, email=f"rk-{uuid.uuid4().hex[:8]}@example.com", password=None, settings=settings, verified=True
+    )
+    users = DynamoUserRepository()
+    found, profile = users.get_with_risk_profile(tenant_id, user.user_id)
+    assert found is not None and found.user_id == user.user_id and profile == RiskProfile()
+    assert users.get_with_risk_profile(TenantId(f"rk-{uuid.uuid4().hex[:8]}"), user.user_id) == (None, RiskProfile())
+
+    session, _ = container.sessions().start(tenant_id, user, amr=("pwd",), settings=settings, ip="", user_agent="")
+    remembered = RiskProfile(devices=(("d1", 100),), countries=("DE",), sign_ins=1)
+    request = CodeRequest("client-a", "https://app.example/cb", ("openid",), None, None)
+    history = HistoryUpdate(tenant_id, user.user_id, remembered, expires_at=2_000_000_000)
+    container.authorization().issue_code(
+        tenant_id, request, user, session, new_session=True, settings=settings, history=history
+    )
+    assert users.get_with_risk_profile(tenant_id, user.user_id)[1] == remembered
+    assert DynamoRiskRepository().get_profile(tenant_id, user.user_id) == remembered
+
+
+def test_a_failed_code_transaction_leaves_the_history_untouched(tenant: str) -> None:
+    from chalicelib import container
+    from chalicelib.core.entities import AuthorizationCode
+    from chalicelib.core.errors import DependencyUnavailable
+    from chalicelib.core.ids import ClientId, TenantId
+    from chalicelib.core.risk import HistoryUpdate, RiskProfile
+    from chalicelib.storage.authorizations_repository import DynamoAuthorizationRepository
+    from chalicelib.storage.risk_repository import DynamoRiskRepository
+
+    tenant_id = TenantId(tenant)
+    settings = container.tenants().effective(tenant_id)
+    user = container.accounts().create_user(
+        tenant_id, email=f"rk-{uuid.uuid4().hex[:8]}@example.com", password=None, settings=settings, verified=True
+    )
+    code = AuthorizationCode(
+        tenant_id=tenant_id,
+        code_digest=uuid.uuid4().hex,
+        client_id=ClientId("client-a"),
+        user_id=user.user_id,
+        redirect_uri="https://app.example/cb",
+        scope=("openid",),
+        nonce=None,
+        code_challenge=None,
+        session_id="s1",
+        auth_time=1,
+        acr="urn:gatehouse:loa:1",
+        amr=("pwd",),
+        claims={},
+        expires_at=2_000_000_000,
+        grant_id="g1",
+    )
+    repository = DynamoAuthorizationRepository()
+    repository.save_code(code, None)
+    history = HistoryUpdate(tenant_id, user.user_id, RiskProfile(sign_ins=9), expires_at=2_000_000_000)
+    with pytest.raises(DependencyUnavailable):
+        repository.save_code(code, None, (), history)  # the code exists already: the whole transaction fails
+    assert DynamoRiskRepository().get_profile(tenant_id, user.user_id) == RiskProfile()
 
 
 def test_stuffing_counts_distinct_members_per_window(local_stack: Any) -> None:

@@ -20,6 +20,7 @@ from chalicelib.core import clock
 from chalicelib.core.entities import Client, MfaEnrollment, User
 from chalicelib.core.errors import AccountDisabled, CodeInvalid, InvalidInput, NotFound, TokenInvalid
 from chalicelib.core.ids import TenantId, UserId, new_id
+from chalicelib.core.risk import HistoryUpdate
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.authentication import is_outdated
 from chalicelib.services.mfa import FACTORS, webauthn
@@ -132,7 +133,10 @@ def _complete(
     amr: tuple[str, ...],
     settings: EffectiveSettings,
     risk: dict[str, Any] | None = None,
+    finished: tuple[dict[str, Any], HistoryUpdate | None] | None = None,
 ) -> HttpResponse:
+    """Issue the code. ``finished``: the risk details and history update of a sign-in assessed in this very
+    request (else they are rebuilt from the sealed ``risk``, reading the history once)."""
     from chalicelib.services.authorization import CodeRequest
 
     if user.deletion_scheduled_at:
@@ -147,14 +151,14 @@ def _complete(
         user_agent=http.user_agent,
         location=context.location,
     )
-    risk_details = risk_gate.record_completed_sign_in(http, tenant_id, client, user, risk or {}, amr)
+    risk_details, history = finished or risk_gate.completed_sign_in(http, tenant_id, client, user, risk or {}, amr)
     request = CodeRequest(
         client.client_id, req["redirect_uri"], tuple(req["scope"]), req.get("nonce"), req["code_challenge"]
     )
     event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="native")
     event = risk_gate.with_details(event, risk_details)
     code = container.authorization().issue_code(
-        tenant_id, request, user, session, new_session=True, settings=settings, events=[event]
+        tenant_id, request, user, session, new_session=True, settings=settings, events=[event], history=history
     )
     return _answer(
         {
@@ -177,6 +181,7 @@ def _after_first_factor(
     *,
     pwv: str | None,
     risk: dict[str, Any] | None = None,
+    finished: tuple[dict[str, Any], HistoryUpdate | None] | None = None,
 ) -> HttpResponse:
     acr_values = tuple(str(req.get("acr_values") or "").split())
     risk = risk or {}
@@ -187,7 +192,9 @@ def _after_first_factor(
         )
     )
     if step.action == "none":
-        return _authenticated(http, tenant_id, client, req, user, ("pwd",), settings, pwv=pwv, risk=risk)
+        return _authenticated(
+            http, tenant_id, client, req, user, ("pwd",), settings, pwv=pwv, risk=risk, finished=finished
+        )
     if step.action == "enroll":
         raise MfaEnrollmentRequired(detail=",".join(step.reasons))
     mfa = container.mfa()
@@ -208,13 +215,14 @@ def _authenticated(
     *,
     pwv: str | None,
     risk: dict[str, Any] | None = None,
+    finished: tuple[dict[str, Any], HistoryUpdate | None] | None = None,
 ) -> HttpResponse:
     """Every factor is proven: a password the policy now refuses must be replaced before the code is issued (only
     now, so the password alone can never change the password of an account with a second factor)."""
     if pwv:
         state = {"uid": user.user_id, "pwv": pwv, "amr": list(amr), **(risk or {})}
         return _next(tenant_id, req, "new_password", {"type": "new_password_required"}, **state)
-    return _complete(http, tenant_id, client, req, user, amr, settings, risk)
+    return _complete(http, tenant_id, client, req, user, amr, settings, risk, finished)
 
 
 # --- the steps ---------------------------------------------------------------------------------------------------
@@ -266,7 +274,10 @@ def password_step(http: HttpRequest, tenant: str) -> HttpResponse:
     risk = {"risk": gated.decision, **gated.carry()}
     outdated = is_outdated(password, settings.section("password_policy"), result.user.email)
     pwv = result.password_version if outdated else None
-    return _after_first_factor(http, tenant_id, client, req, result.user, settings, pwv=pwv, risk=risk)
+    finished = risk_gate.finished_now(tenant_id, result.user, gated)  # used if no further step is needed
+    return _after_first_factor(
+        http, tenant_id, client, req, result.user, settings, pwv=pwv, risk=risk, finished=finished
+    )
 
 
 @authn_flow_endpoint

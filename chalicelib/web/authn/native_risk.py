@@ -31,7 +31,12 @@ def authenticate(
     """The password check, with a ``signin.failure`` event (and stuffing counters) when it fails."""
     try:
         return container.password_authenticator().authenticate(
-            tenant_id, email, password, ip=http.source_ip, settings=settings
+            tenant_id,
+            email,
+            password,
+            ip=http.source_ip,
+            settings=settings,
+            with_risk_profile=risk_gate.reads_history(settings),
         )
     except Exception as error:
         reason = next((name for kind, name in REASONS if isinstance(error, kind)), None)

@@ -265,7 +265,7 @@ def _sign_in(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> H
         user_agent=http.user_agent,
         location=context.location,
     )
-    risk_gate.complete_sign_in(tenant_id, user, gated)
+    history = risk_gate.history_after(tenant_id, user, gated)
     activity = container.sign_in_activity()
     event = risk_gate.with_risk(activity.success_event(tenant_id, user, context, amr=amr, method=method), gated)
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
@@ -273,6 +273,7 @@ def _sign_in(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> H
     if restored is None:  # IdP-initiated: a session only; the application's own request steps it up if needed
         container.sessions().store(session)
         activity.record(event)
+        container.risk().record_history(history)
         return _render(http, tenant_id, login, "signed_in", cookies=cookies)
     client, request = restored
     missing = missing_attributes(tenant_id, client, user)
@@ -280,10 +281,13 @@ def _sign_in(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> H
     if missing or container.consent().is_needed(tenant_id, client, user.user_id, request.scope, forced=forced):
         container.sessions().store(session)
         activity.record(event)
+        container.risk().record_history(history)
         if missing:  # progressive profiling: ask for what the client needs first
             return profile_page(http, tenant_id, client, request.to_params(), missing, cookies=cookies)
         return consent_page(http, tenant_id, client, request, user, cookies=cookies)
-    response = redirect(code_redirect(tenant_id, client, request, user, session, new_session=True, events=[event]))
+    response = redirect(
+        code_redirect(tenant_id, client, request, user, session, new_session=True, events=[event], history=history)
+    )
     response.cookies.extend(cookies)
     return response
 

@@ -351,6 +351,7 @@ def _finish(
     new_session = not session_id
     context = sign_in_context(http, _client_id(client))
     events = []
+    history = None  # the user's risk history remembering a new sign-in (a step-up of a session adds none)
     if session_id:
         existing = sessions.get(tenant_id, str(session_id))
         if existing is None or existing.user_id != user.user_id or existing.revoked_at:
@@ -368,7 +369,7 @@ def _finish(
         )
         cookies.append(session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds"))))
         cookies.append(device_cookie(tenant_id, context, user.user_id))
-        risk_details = risk_gate.record_completed_sign_in(http, tenant_id, client, user, pending, amr)
+        risk_details, history = risk_gate.completed_sign_in(http, tenant_id, client, user, pending, amr)
         event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="mfa")
         events.append(risk_gate.with_details(event, risk_details))
     if client is None or request is None:
@@ -376,6 +377,7 @@ def _finish(
             sessions.store(session)
             for event in events:
                 container.sign_in_activity().record(event)
+            container.risk().record_history(history)
         response = redirect(urls.page(tenant_id, FACTORS_PAGE))
         response.cookies.extend(cookies)
         return response
@@ -385,6 +387,7 @@ def _finish(
             sessions.store(session)
             for event in events:
                 container.sign_in_activity().record(event)
+            container.risk().record_history(history)
         return profile_page(http, tenant_id, client, request.to_params(), missing, cookies=cookies)
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, user.user_id, request.scope, forced=forced):
@@ -392,9 +395,12 @@ def _finish(
             sessions.store(session)
             for event in events:
                 container.sign_in_activity().record(event)
+            container.risk().record_history(history)
         return consent_page(http, tenant_id, client, request, user, cookies=cookies)
     response = redirect(
-        code_redirect(tenant_id, client, request, user, session, new_session=new_session, events=events)
+        code_redirect(
+            tenant_id, client, request, user, session, new_session=new_session, events=events, history=history
+        )
     )
     response.cookies.extend(cookies)
     return response

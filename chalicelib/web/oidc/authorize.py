@@ -16,6 +16,7 @@ from chalicelib.core import clock
 from chalicelib.core.entities import AuditEvent, Client, LoginSession, User
 from chalicelib.core.federation import IdentityProvider, discover_by_email
 from chalicelib.core.ids import TenantId
+from chalicelib.core.risk import HistoryUpdate
 from chalicelib.services.authorization import CodeRequest
 from chalicelib.services.tokens import issuer_url
 from chalicelib.web.errors import (
@@ -219,6 +220,7 @@ def code_redirect(
     *,
     new_session: bool,
     events: Sequence[AuditEvent] = (),
+    history: HistoryUpdate | None = None,
 ) -> str:
     if not container.tenants().tree(tenant_id).is_active(user.tier_node_id):
         raise fail(tenant_id, request, AccessDenied("The user's organization or account is disabled."))
@@ -233,6 +235,7 @@ def code_redirect(
         new_session=new_session,
         settings=settings,
         events=events,
+        history=history,
     )
     return with_query(request.redirect_uri, {"code": code, "state": request.state, "iss": issuer_url(tenant_id)})
 

@@ -18,7 +18,7 @@ from chalicelib.core import clock
 from chalicelib.core.entities import AuditEvent, Client, Grant, User
 from chalicelib.core.errors import TokenInvalid
 from chalicelib.core.ids import ROOT_NODE, NodeId, TenantId, new_id
-from chalicelib.core.risk import Attempt, Location, parse_location
+from chalicelib.core.risk import Attempt, HistoryUpdate, Location, RiskProfile, parse_location
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.authentication import PasswordAuthentication
 from chalicelib.services.risk import SignInRisk, details_of, device_digest, is_breached
@@ -109,6 +109,7 @@ def assess_password_sign_in(
         account_failures=result.account_failures,
         ip_failures=result.ip_failures,
         breached_password=is_breached(password),
+        profile=result.risk_profile,
     )
 
 
@@ -130,6 +131,7 @@ def _assess(
     account_failures: int = 0,
     ip_failures: int = 0,
     breached_password: bool = False,
+    profile: RiskProfile | None = None,
 ) -> GatedSignIn:
     cookies: list[str] = []
     if device_id is None:
@@ -146,8 +148,13 @@ def _assess(
         ip_failures=ip_failures,
         breached_password=breached_password,
     )
-    risk = container.risk().assess_sign_in(tenant_id, user.user_id, attempt, settings)
+    risk = container.risk().assess_sign_in(tenant_id, user.user_id, attempt, settings, profile=profile)
     return GatedSignIn(risk, attempt.device, cookies)
+
+
+def reads_history(settings: EffectiveSettings) -> bool:
+    """Whether assessing a sign-in needs the user's history: the password check then fetches it with the user."""
+    return bool(settings.get("risk", "enabled"))
 
 
 def can_continue(gated: GatedSignIn, user: User, settings: EffectiveSettings) -> bool:
@@ -162,19 +169,20 @@ def can_continue(gated: GatedSignIn, user: User, settings: EffectiveSettings) ->
     return True
 
 
-def record_completed_sign_in(
+def completed_sign_in(
     http: HttpRequest,
     tenant_id: TenantId,
     client: Client | None,
     user: User,
     pending: dict[str, Any],
     amr: tuple[str, ...],
-) -> dict[str, Any]:
-    """A password sign-in finished with its second factor: remember it in the user's history; returns the risk
-    decision and signals to add to the sign-in's one ``signin.success`` event (the caller records it)."""
+) -> tuple[dict[str, Any], HistoryUpdate | None]:
+    """A password sign-in finished with its second factor: (the risk decision and signals to add to the sign-in's
+    one ``signin.success`` event, the user's history remembering it). The caller stores both with the session and
+    code, in one transaction."""
     carried = pending.get("rk")
     if not isinstance(carried, dict):
-        return {}
+        return {}, None
     place = carried.get("loc")
     location = Location(float(place[0]), float(place[1]), str(carried.get("c", ""))) if place else None
     attempt = Attempt(
@@ -187,10 +195,17 @@ def record_completed_sign_in(
     found = carried.get("det")
     details: dict[str, Any] = found if isinstance(found, dict) else {}
     try:
-        container.risk().record_completed(tenant_id, user.user_id, attempt)
-    except Exception:  # the user is signed in: losing the history update must not undo it
-        log.exception("sign-in after a second factor could not be recorded in the risk history")
-    return details
+        history = container.risk().completed_history(tenant_id, user.user_id, attempt)
+    except Exception:  # the factors are proven: an unreadable history must not undo the sign-in
+        log.exception("sign-in after a second factor could not read the risk history")
+        return details, None
+    return details, history
+
+
+def finished_now(tenant_id: TenantId, user: User, gated: GatedSignIn) -> tuple[dict[str, Any], HistoryUpdate | None]:
+    """A sign-in that completes in the request that assessed it: (its risk details for the sign-in event, the
+    history remembering it), from memory: no read."""
+    return details_of(gated.risk.assessment), history_after(tenant_id, user, gated)
 
 
 def with_details(event: AuditEvent, details: dict[str, Any]) -> AuditEvent:
@@ -198,9 +213,10 @@ def with_details(event: AuditEvent, details: dict[str, Any]) -> AuditEvent:
     return replace(event, details={**event.details, **details}) if details else event
 
 
-def complete_sign_in(tenant_id: TenantId, user: User, gated: GatedSignIn) -> None:
-    """The sign-in is done (allowed, or its second factor proven): remember its device, place and hour."""
-    container.risk().record_sign_in(tenant_id, user.user_id, gated.risk)
+def history_after(tenant_id: TenantId, user: User, gated: GatedSignIn) -> HistoryUpdate | None:
+    """The sign-in is done: the history that remembers its device, place and hour, to store in the transaction
+    that writes its session and code (``container.risk().record_history`` stores it on its own)."""
+    return container.risk().history_after(tenant_id, user.user_id, gated.risk)
 
 
 def with_risk(event: AuditEvent, gated: GatedSignIn) -> AuditEvent:

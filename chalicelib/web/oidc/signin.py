@@ -68,7 +68,12 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
     context = sign_in_context(http, client.client_id)
     try:
         result = container.password_authenticator().authenticate(
-            tenant_id, email, password, ip=http.source_ip, settings=settings
+            tenant_id,
+            email,
+            password,
+            ip=http.source_ip,
+            settings=settings,
+            with_risk_profile=risk_gate.reads_history(settings),
         )
     except (InvalidCredentials, InvalidInput) as error:
         record_failure(tenant_id, email, "invalid_credentials", context, error)
@@ -119,7 +124,7 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         user_agent=http.user_agent,
         location=context.location,
     )
-    risk_gate.complete_sign_in(tenant_id, result.user, gated)
+    history = risk_gate.history_after(tenant_id, result.user, gated)
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
     event = container.sign_in_activity().success_event(tenant_id, result.user, context, amr=result.amr, method="pwd")
     event = risk_gate.with_risk(event, gated)
@@ -128,14 +133,18 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
     if missing:  # progressive profiling: ask for what the client needs first
         container.sessions().store(session)
         container.sign_in_activity().record(event)
+        container.risk().record_history(history)
         return profile_page(http, tenant_id, client, request.to_params(), missing, cookies=[cookie, device])
     forced = "consent" in request.prompt
     if container.consent().is_needed(tenant_id, client, result.user.user_id, request.scope, forced=forced):
         container.sessions().store(session)
         container.sign_in_activity().record(event)
+        container.risk().record_history(history)
         return consent_page(http, tenant_id, client, request, result.user, cookies=[cookie, device, *gated.cookies])
     response = redirect(
-        code_redirect(tenant_id, client, request, result.user, session, new_session=True, events=[event])
+        code_redirect(
+            tenant_id, client, request, result.user, session, new_session=True, events=[event], history=history
+        )
     )
     response.cookies.extend([cookie, device, *gated.cookies])
     return response

@@ -10,6 +10,7 @@ from chalicelib.core import clock
 from chalicelib.core.entities import PasswordLogin, User
 from chalicelib.core.errors import AccountNotVerified, InvalidCredentials, RateLimited
 from chalicelib.core.ids import NodeId, TenantId, UserId
+from chalicelib.core.risk import RiskProfile
 from chalicelib.core.settings import effective_settings
 from chalicelib.services.authentication import PasswordAuthenticator
 from chalicelib.services.passwords import hash_password
@@ -24,6 +25,7 @@ class Store(MemoryThrottles):
         super().__init__()
         self.hash = hash_password("correct horse battery")
         self.status = "active"
+        self.joint_reads = 0
 
     # UserRepository
     def get(self, tenant_id: TenantId, user_id: UserId) -> User | None:
@@ -31,6 +33,10 @@ class Store(MemoryThrottles):
 
     def find_user_id_by_email(self, tenant_id: TenantId, email: str) -> UserId | None:
         return UserId("u1")
+
+    def get_with_risk_profile(self, tenant_id: TenantId, user_id: UserId) -> tuple[User | None, RiskProfile]:
+        self.joint_reads += 1
+        return self.get(tenant_id, user_id), RiskProfile(sign_ins=5)
 
     # CredentialRepository
     def get_login_with_throttles(
@@ -67,6 +73,16 @@ def test_correct_password_signs_in(store: Store) -> None:
         TENANT, "a@example.com", "correct horse battery", ip="10.0.0.1", settings=SETTINGS
     )
     assert result.user.user_id == "u1" and result.amr == ("pwd",)
+
+
+def test_the_risk_history_is_read_with_the_user_only_when_asked(store: Store) -> None:
+    password = "correct horse battery"
+    plain = _auth(store).authenticate(TENANT, "a@example.com", password, ip="10.0.0.1", settings=SETTINGS)
+    assert plain.risk_profile is None and store.joint_reads == 0
+    joint = _auth(store).authenticate(
+        TENANT, "a@example.com", "correct horse battery", ip="10.0.0.1", settings=SETTINGS, with_risk_profile=True
+    )
+    assert joint.user.user_id == "u1" and joint.risk_profile == RiskProfile(sign_ins=5) and store.joint_reads == 1
 
 
 @pytest.mark.parametrize("email", ["a@example.com", "nobody@example.com"])

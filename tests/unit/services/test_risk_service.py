@@ -105,6 +105,41 @@ def test_a_sign_in_reads_once_and_a_completed_one_writes_once(parts: Any) -> Non
     assert repository.profiles[(T, U)].devices[0][0] == "d1"
 
 
+def test_a_prefetched_history_costs_no_read_and_the_update_is_left_to_the_caller(parts: Any) -> None:
+    service, repository, _, _ = parts
+    known = RiskProfile(devices=(("d1", 1),), sign_ins=3)
+    attempt = Attempt(now=clock.now(), ip="198.51.100.1", location=BERLIN, country="DE", device="d1")
+    risk = service.assess_sign_in(T, U, attempt, settings(), profile=known)
+    assert "new_device" not in risk.assessment.signals  # assessed on the prefetched history
+    update = service.history_after(T, U, risk)
+    assert repository.calls == []  # no read, and the write rides in the caller's transaction
+    assert update is not None and (update.tenant_id, update.user_id) == (T, U)
+    assert update.profile.sign_ins == 4 and update.profile.countries == ("DE",)
+    assert update.expires_at > clock.now()
+    service.record_history(update)
+    assert repository.calls == ["save_profile"] and repository.profiles[(T, U)] == update.profile
+
+
+def test_a_sign_in_completed_later_reads_once_and_leaves_the_write_to_the_caller(parts: Any) -> None:
+    service, repository, _, _ = parts
+    repository.profiles[(T, U)] = RiskProfile(countries=("FR",), sign_ins=2)
+    attempt = Attempt(now=clock.now(), ip="198.51.100.1", location=BERLIN, country="DE", device="d9")
+    update = service.completed_history(T, U, attempt)
+    assert repository.calls == ["get_profile"]
+    assert update.profile.sign_ins == 3 and update.profile.countries == ("DE", "FR")
+    assert update.profile.devices[0][0] == "d9" and update.profile.last_location == BERLIN
+
+
+def test_a_blocked_sign_in_has_no_history_update(parts: Any) -> None:
+    service, repository, _, _ = parts
+    attempt = Attempt(now=clock.now(), ip="203.0.113.1")
+    risk = service.assess_sign_in(T, U, attempt, settings(ip_deny=["203.0.113.0/24"]), profile=RiskProfile())
+    assert risk.assessment.decision == "block"
+    assert service.history_after(T, U, risk) is None
+    service.record_history(None)
+    assert repository.calls == []
+
+
 def test_a_blocked_sign_in_is_not_remembered(parts: Any) -> None:
     service, repository, _, _ = parts
     attempt = Attempt(now=clock.now(), ip="203.0.113.1")
