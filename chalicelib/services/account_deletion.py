@@ -1,4 +1,5 @@
-"""Account deletion (right to erasure): requested by the user with their password, a grace period during which
+"""Account deletion (right to erasure): requested by the user with their password (or, for an account without
+one, a recent sign-in), a grace period during which
 signing in cancels it, then the ``account_deletion`` workflow erases every item holding the account's personal data.
 
 Requesting marks the user (``deletion_scheduled_at``), signs every device out and starts the workflow with the
@@ -16,7 +17,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.digests import secret_digest
 from chalicelib.core.entities import User, VerificationKind
-from chalicelib.core.errors import DependencyUnavailable, InvalidCredentials, InvalidInput
+from chalicelib.core.errors import DependencyUnavailable, InvalidCredentials, InvalidInput, ReauthenticationRequired
 from chalicelib.core.ids import ROOT_NODE, TenantId, UserId
 from chalicelib.core.ports import AccountDataRepository, UserRepository, WorkflowEngine
 from chalicelib.core.settings import EffectiveSettings
@@ -52,14 +53,30 @@ class AccountDeletionService:
         self._mailer = mailer
         self._remove_from_groups = remove_from_groups
 
-    def request(self, tenant_id: TenantId, user: User, *, password: str, ip: str, settings: EffectiveSettings) -> int:
-        """Re-authenticate, schedule, sign out everywhere, start the workflow; returns when the erasure is due."""
-        if not isinstance(password, str) or not password or len(password) > 1024:
+    def request(
+        self,
+        tenant_id: TenantId,
+        user: User,
+        *,
+        password: str | None,
+        ip: str,
+        settings: EffectiveSettings,
+        reauthenticated: bool = False,
+    ) -> int:
+        """Re-authenticate, schedule, sign out everywhere, start the workflow; returns when the erasure is due.
+
+        An account with a password confirms with it. ``password=None`` is for an account without one (it signs in
+        only through identity providers): the caller vouches for a recent sign-in (``reauthenticated``)."""
+        if password is None:
+            if not reauthenticated:
+                raise ReauthenticationRequired(detail="deletion without a recent sign-in")
+        elif not isinstance(password, str) or not password or len(password) > 1024:
             raise InvalidInput("Enter your password to confirm.", fields={"password": "required"})
-        try:
-            self._authenticator.authenticate(tenant_id, user.email, password, ip=ip, settings=settings)
-        except InvalidCredentials as error:
-            raise InvalidInput("The password is not correct.", fields={"password": "invalid"}) from error
+        else:
+            try:
+                self._authenticator.authenticate(tenant_id, user.email, password, ip=ip, settings=settings)
+            except InvalidCredentials as error:
+                raise InvalidInput("The password is not correct.", fields={"password": "invalid"}) from error
         grace = int(settings.get("privacy", "deletion_grace_seconds"))
         now = clock.now()
         due = now + grace

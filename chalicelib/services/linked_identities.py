@@ -22,13 +22,14 @@ class LinkedIdentityService:
         self._data = data
         self._credentials = credentials
 
-    def _has_password(self, tenant_id: TenantId, user: User) -> bool:
+    def has_password(self, tenant_id: TenantId, user: User) -> bool:
+        """Whether the account has a password of its own (else it signs in only through linked providers)."""
         login = self._credentials.get_password_login(tenant_id, user.email)
         return bool(login and login.user_id == user.user_id and login.password_hash)
 
     def list(self, tenant_id: TenantId, user: User) -> list[dict[str, Any]]:
         ways: list[dict[str, Any]] = []
-        if self._has_password(tenant_id, user):
+        if self.has_password(tenant_id, user):
             ways.append({"type": "password", "identifier": user.email})
         for identity in sorted(self._identities.list_for_user(tenant_id, user.user_id), key=lambda i: i.created_at):
             ways.append(
@@ -48,7 +49,7 @@ class LinkedIdentityService:
         target = next((i for i in linked if i.integration == integration), None)
         if target is None:
             raise NotFound("Unknown linked identity.")
-        if len(linked) - 1 + (1 if self._has_password(tenant_id, user) else 0) < 1:
+        if len(linked) - 1 + (1 if self.has_password(tenant_id, user) else 0) < 1:
             raise Conflict(
                 "This is your only way to sign in. Set a password or link another account first.",
                 detail="last way in",

@@ -156,7 +156,9 @@ def account_api(http: HttpRequest, tenant: str, section: str = "", item: str = "
         if method == "GET":
             return _ok(views.deletion(tenant_id, user))
         if method == "POST":
-            return _ok(views.request_deletion(http, tenant_id, user, _text(_body(http), "password")), 202)
+            password = str(_body(http).get("password") or "")
+            session_id = _session_of(tenant_id, claims)
+            return _ok(views.request_deletion(http, tenant_id, user, password, session_id=session_id), 202)
         return _method_not_allowed()
     if section in ("email", "password", "tokens", "activity"):
         return _method_not_allowed()

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from chalicelib import container
 from chalicelib.core.attributes import AttributeSpec
-from chalicelib.core.errors import CodeInvalid, Conflict, InvalidInput, NotFound, RateLimited
+from chalicelib.core.errors import CodeInvalid, Conflict, InvalidInput, NotFound, RateLimited, ReauthenticationRequired
 from chalicelib.core.ids import TenantId
 from chalicelib.services.account_profile import editable_fields
 from chalicelib.web.account import api, linking, messages, views
@@ -303,7 +303,11 @@ def _privacy(http: HttpRequest, tenant_id: TenantId, portal: PortalUser) -> Http
                 return _done(tenant_id, "privacy", "export_requested")
         elif single(form, "action") == "delete":
             try:
-                views.request_deletion(http, tenant_id, portal.user, single(form, "password") or "")
+                views.request_deletion(
+                    http, tenant_id, portal.user, single(form, "password") or "", session_id=portal.session_id
+                )
+            except ReauthenticationRequired:  # no password: confirm with a fresh sign-in, then press again
+                return start_login(http, tenant_id, _return_path(tenant_id, "privacy", "", http), prompt="login")
             except InvalidInput as failure:
                 status, errors = 400, failure.fields
             except RateLimited:

@@ -198,12 +198,25 @@ def deletion(tenant_id: TenantId, user: User) -> dict[str, Any]:
         "scheduled": bool(scheduled),
         "due_at": scheduled + grace if scheduled else None,
         "grace_seconds": grace,
+        "confirm_with": "password" if container.linked_identities().has_password(tenant_id, user) else "sign_in",
     }
 
 
-def request_deletion(http: HttpRequest, tenant_id: TenantId, user: User, password: str) -> dict[str, Any]:
+def request_deletion(
+    http: HttpRequest, tenant_id: TenantId, user: User, password: str, *, session_id: str
+) -> dict[str, Any]:
+    """Confirmed by the password; an account without one by a recent sign-in of the session behind the request
+    (ReauthenticationRequired otherwise: the portal sends the user through a fresh sign-in)."""
+    from chalicelib.web.account.linking import recently_authenticated
+
+    has_password = container.linked_identities().has_password(tenant_id, user)
     due = container.account_deletion().request(
-        tenant_id, user, password=password, ip=http.source_ip, settings=settings_for(tenant_id, user)
+        tenant_id,
+        user,
+        password=password if has_password else None,
+        ip=http.source_ip,
+        settings=settings_for(tenant_id, user),
+        reauthenticated=not has_password and recently_authenticated(tenant_id, user, session_id),
     )
     record(http, tenant_id, user, "account.deletion_requested")
     return {"scheduled": True, "due_at": due}

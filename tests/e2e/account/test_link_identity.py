@@ -318,3 +318,35 @@ def test_saml_link_is_single_use_and_never_takes_another_users_identity(bed: Bed
     refused = second.follow(second.get(urljoin(acs, answered.headers["Location"])))
     assert refused.url.endswith("failed=identity_taken") and "already linked to another account" in refused.text
     assert linked(bed, other) == [] and linked(bed, owner) == [("corp", who.name_id)]
+
+
+# --- an account without a password (federation only) confirms its deletion by a recent sign-in --------------------
+
+
+def test_an_account_without_a_password_confirms_deletion_by_a_recent_sign_in(bed: Bed, clock: Any) -> None:
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    tree = container.tenants().tree(bed.tenant)
+    container.tenants().update_node(
+        TenantId(bed.tenant), tree.root.node_id, settings={"tokens": {"access_token_seconds": 900}}
+    )
+    email, password = upstream_user(bed)
+    walker = Walker(bed)
+    token = str(
+        bed.exchange(code_of(bed, walker.sign_in(bed.authorize_params(idp="up"), email, password)))["access_token"]
+    )
+    user = container.accounts().find_by_email(TenantId(bed.tenant), email)
+    assert not container.linked_identities().has_password(TenantId(bed.tenant), user)
+    assert api(bed, token, "GET", "/deletion").json()["confirm_with"] == "sign_in"
+
+    clock.advance(600)  # the sign-in behind the token is no longer recent: confirm it is you first
+    stale = api(bed, token, "POST", "/deletion", json={})
+    assert stale.status_code == 403, stale.text
+    assert container.accounts().get(TenantId(bed.tenant), user.user_id).deletion_scheduled_at == 0
+
+    fresh = Walker(bed)
+    code = code_of(bed, fresh.sign_in(bed.authorize_params(idp="up", prompt="login"), email, password))
+    fresh_token = str(bed.exchange(code)["access_token"])
+    scheduled = api(bed, fresh_token, "POST", "/deletion", json={"password": "ignored: there is none"})
+    assert scheduled.status_code == 202 and scheduled.json()["scheduled"] is True
