@@ -56,7 +56,7 @@ from chalicelib.web.selfservice.recovery import (
 )
 from chalicelib.web.selfservice.register import register_endpoint, resend_endpoint
 from chalicelib.web.selfservice.verify import invitation_endpoint, verify_endpoint
-from chalicelib.workflows import audit_stream, email_verification, jit_provisioning, privacy
+from chalicelib.workflows import audit_log, audit_stream, email_verification, jit_provisioning, privacy
 
 app = Chalice(app_name="gatehouse")
 app.debug = False
@@ -564,3 +564,11 @@ def admin_dashboard(tenant: str) -> Response:
 )
 def audit_stream_consumer(event: DynamoDBEvent) -> None:
     audit_stream.consume(event.to_dict()["Records"])
+
+
+# --- audit log channel (CloudWatch Logs subscription on the functions' log group): token issue events ------------
+
+
+@app.lambda_function(name="IngestAuditLog")
+def ingest_audit_log(event: dict[str, object], context: object) -> dict[str, object]:
+    return dict(audit_log.ingest(event))

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from chalicelib.services.devices import DeviceService
     from chalicelib.services.linked_identities import LinkedIdentityService
     from chalicelib.services.phone_change import PhoneChangeService
+    from chalicelib.services.token_events import TokenEvents
 
 
 @cache
@@ -142,7 +143,7 @@ def sessions() -> SessionService:
 
 @cache
 def authorization() -> AuthorizationService:
-    return AuthorizationService(_authorization_repository(), _grant_repository(), tokens())
+    return AuthorizationService(_authorization_repository(), _grant_repository(), tokens(), token_events())
 
 
 @cache
@@ -332,7 +333,7 @@ def anonymous() -> AnonymousService:
     from chalicelib.storage.anonymous_repository import DynamoAnonymousRepository
 
     repository: ports.AnonymousRepository = DynamoAnonymousRepository()
-    return AnonymousService(repository, tokens(), registration())
+    return AnonymousService(repository, tokens(), registration(), token_events())
 
 
 def local_outbox() -> list[dict[str, object]]:
@@ -508,3 +509,12 @@ def analytics() -> AnalyticsService:
 
     repository: ports.AnalyticsRepository = DynamoAnalyticsRepository()
     return AnalyticsService(repository)
+
+
+@cache
+def token_events() -> TokenEvents:
+    from chalicelib.outbound.audit_log import LogLineAuditChannel
+    from chalicelib.services.token_events import TokenEvents
+
+    channel: ports.AuditEventChannel = LogLineAuditChannel()
+    return TokenEvents(audit(), channel)

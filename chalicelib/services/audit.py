@@ -163,3 +163,8 @@ class AuditService:
         """At erasure: the user's events keep happening to one random pseudonym; returns (pseudonym, count)."""
         pseudonym = f"erased-{secrets.token_hex(8)}"
         return pseudonym, self._repository.pseudonymize_user(tenant_id, user_id, pseudonym)
+
+    def store_delivered(self, events: builtins.list[AuditEvent]) -> int:
+        """Events delivered by the log channel's ingest function (already built, ids included): stored as they are,
+        again if delivered again (idempotent); returns how many were stored."""
+        return self._repository.append_batch(events)

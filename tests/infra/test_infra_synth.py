@@ -36,6 +36,11 @@ def index():
 @app.lambda_function(name="SendProbe")
 def send_probe(event, context):
     return event
+
+
+@app.lambda_function(name="IngestAuditLog")
+def ingest_audit_log(event, context):
+    return {}
 """
 PROBE_DEFINITION = {
     "StartAt": "Probe",
@@ -272,3 +277,20 @@ def test_every_function_gets_the_xmlsec1_layer_the_saml_sp_needs(template: dict[
     assert functions
     for function in functions.values():
         assert XMLSEC_LAYER in function["Properties"].get("Layers", [])
+
+
+def test_audit_log_lines_are_subscribed_to_the_ingest_function(template: dict[str, Any]) -> None:
+    ((_, subscription),) = _resources(template, "AWS::Logs::SubscriptionFilter").items()
+    props = subscription["Properties"]
+    assert props["FilterPattern"] == "{ $.gatehouse_audit = 1 }"
+    assert props["DestinationArn"] == {"Fn::GetAtt": ["IngestAuditLog", "Arn"]}
+    groups = _resources(template, "AWS::Logs::LogGroup")
+    assert props["LogGroupName"] == {"Ref": next(n for n, g in groups.items() if "gatehouse-prod" in json.dumps(g))}
+    # Only CloudWatch Logs, for this log group of this account, may invoke the ingest function; and the permission
+    # exists before the subscription (which CloudWatch Logs test-invokes).
+    (permission_id,) = subscription["DependsOn"]
+    permission = template["Resources"][permission_id]["Properties"]
+    assert permission["Principal"] == "logs.amazonaws.com"
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["IngestAuditLog", "Arn"]}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "Fn::GetAtt" in permission["SourceArn"]

@@ -9,6 +9,7 @@ from chalicelib.core.digests import constant_time_equals
 from chalicelib.core.entities import Client
 from chalicelib.core.errors import TokenInvalid
 from chalicelib.core.ids import TenantId
+from chalicelib.services.token_events import Origin
 from chalicelib.web.errors import InvalidRequest, page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, expired_cookie, redirect, single, with_query
 from chalicelib.web.oidc import flow, urls
@@ -77,7 +78,9 @@ def _logout(http: HttpRequest, tenant: str) -> HttpResponse:
     if resolved is not None:
         session, user = resolved
         container.sessions().end(tenant_id, session.session_id)
-        container.authorization().revoke_grants_of_session(tenant_id, user.user_id, session.session_id)
+        container.authorization().revoke_grants_of_session(
+            tenant_id, user, session.session_id, Origin(http.source_ip, http.user_agent)
+        )
     cleared = expired_cookie(SESSION_COOKIE, path=urls.cookie_path(tenant_id))
     if return_uri:
         response = redirect(with_query(return_uri, {"state": values["state"]}))
