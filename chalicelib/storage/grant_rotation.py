@@ -1,6 +1,6 @@
 """The refresh hot path: one conditional UpdateItem through the hot-path botocore client (``storage/connection.py``),
-with the expressions written once here rather than built per call from model attributes, and the updated grant
-read straight from the response (the grant's other attributes are never re-read).
+with the expressions written once here rather than built per call from model attributes, and the rotated grant
+built from the response (``UPDATED_NEW``: only the attributes the caller needs) and what the rotation set.
 
 Same item, same conditions and the same stored attributes as ``GrantItem`` (``storage/models.py``): a contract
 test rotates through this path and reads the grant back through the model.
@@ -23,7 +23,24 @@ from chalicelib.storage.errors import CONDITION_FAILED
 from chalicelib.storage.models import ROTATION_HISTORY
 
 GRANT_SK = "GRANT"
-UPDATE = "SET #cd = :new, #pd = :presented, #ra = :now, #g = :next, #slot = :presented"
+# The grant attributes a rotation does not change but its caller needs are SET to themselves, so that
+# ReturnValues=UPDATED_NEW returns them and only them: a third of ALL_NEW's attributes (no history slots, index keys
+# or digests), which is most of botocore's response parsing.
+KEPT = {
+    "#tid": "tenant_id",
+    "#u": "user_id",
+    "#sc": "scope",
+    "#sid": "session_id",
+    "#at": "auth_time",
+    "#acr": "acr",
+    "#amr": "amr",
+    "#cl": "claims",
+    "#cr": "created_at",
+    "#e": "expires_at",
+}
+UPDATE = "SET #cd = :new, #pd = :presented, #ra = :now, #g = :next, #slot = :presented, " + ", ".join(
+    f"{name} = {name}" for name in KEPT
+)
 CONDITION = "#cd = :presented AND #g = :gen AND #rv = :zero AND #c = :client AND #e > :now"
 _NAMES = {
     "#cd": "current_digest",
@@ -32,7 +49,7 @@ _NAMES = {
     "#g": "generation",
     "#rv": "revoked_at",
     "#c": "client_id",
-    "#e": "expires_at",
+    **KEPT,
 }
 # One ExpressionAttributeNames map per history slot, built once.
 NAMES_BY_SLOT = [{**_NAMES, "#slot": f"h{slot}"} for slot in range(ROTATION_HISTORY)]
@@ -68,7 +85,7 @@ def rotate_grant(
                 ":zero": ZERO,
                 ":client": {"S": client_id},
             },
-            ReturnValues="ALL_NEW",
+            ReturnValues="UPDATED_NEW",
         )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == CONDITION_FAILED:
@@ -76,7 +93,32 @@ def rotate_grant(
         raise DependencyUnavailable(detail=f"dynamodb rotate_grant: {error}") from error
     except BotoCoreError as error:
         raise DependencyUnavailable(detail=f"dynamodb rotate_grant: {error}") from error
-    return grant_of(response["Attributes"])
+    attributes = response.get("Attributes") or {}
+    if any(name not in attributes for name in KEPT.values()):  # never expected; then read the grant instead
+        return grant_after_rotation(tenant_id, grant_id)
+    rotated = {
+        **attributes,
+        "grant_id": {"S": grant_id},
+        "client_id": {"S": client_id},
+        "current_digest": {"S": new_digest},
+        "previous_digest": presented,
+        "rotated_at": {"N": str(now)},
+        "generation": {"N": str(generation + 1)},
+        "revoked_at": ZERO,
+    }
+    return grant_of(rotated)
+
+
+def grant_after_rotation(tenant_id: TenantId, grant_id: str) -> Grant:
+    try:
+        item = hot_path_client().get_item(
+            TableName=settings().main_table,
+            Key={"PK": {"S": keys.grant(tenant_id, grant_id)}, "SK": {"S": GRANT_SK}},
+            ConsistentRead=True,
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise DependencyUnavailable(detail=f"dynamodb grant_after_rotation: {error}") from error
+    return grant_of(item["Item"])
 
 
 def _text(attributes: dict[str, Any], name: str) -> str:

@@ -82,8 +82,14 @@ def _rotate(repo: Any, grant: Any, presented: str, **changes: Any) -> Any:
     return repo.rotate(grant.tenant_id, grant.grant_id, **arguments)
 
 
-def test_the_rotated_grant_is_what_the_model_reads_back(tenant: str) -> None:
+def test_the_rotated_grant_is_what_the_model_reads_back(tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.storage import grant_rotation
     from chalicelib.storage.grants_repository import DynamoGrantRepository
+
+    def no_second_read(*_args: Any) -> None:
+        raise AssertionError("UPDATED_NEW did not return the attributes the rotation sets to themselves")
+
+    monkeypatch.setattr(grant_rotation, "grant_after_rotation", no_second_read)
 
     repo = DynamoGrantRepository()
     grant = _grant(tenant)
@@ -133,6 +139,10 @@ def test_expired_and_revoked_grants_do_not_rotate(tenant: str) -> None:
     repo.revoke(revoked.tenant_id, revoked.grant_id, now=clock.now())
     with pytest.raises(CodeInvalid):
         _rotate(repo, revoked, revoked.current_digest)
+    tombstone = _grant(tenant)  # revoked before it was created: an item without most attributes
+    repo.revoke(tombstone.tenant_id, tombstone.grant_id, now=clock.now())
+    with pytest.raises(CodeInvalid):
+        _rotate(repo, tombstone, tombstone.current_digest)
 
 
 def test_the_exchange_writes_its_grant_and_event_in_one_transaction(tenant: str) -> None:
