@@ -715,3 +715,13 @@ def audit_stream_consumer(event: DynamoDBEvent) -> None:
     from chalicelib.workflows import audit_stream
 
     audit_stream.consume(event.to_dict()["Records"])
+
+
+# --- audit log channel (CloudWatch Logs subscription on the functions' log group): token issue events ------------
+
+
+@app.lambda_function(name="IngestAuditLog")
+def ingest_audit_log(event: dict[str, object], context: object) -> dict[str, object]:
+    from chalicelib.workflows import audit_log
+
+    return dict(audit_log.ingest(event))

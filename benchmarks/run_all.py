@@ -22,7 +22,7 @@ from benchmarks import cold_start, password_logins, token_grants
 from benchmarks.harness import REPO_ROOT, print_table
 
 BENCH_DIR = Path(__file__).resolve().parent
-SCRIPTS = ("cold_start", "token_grants", "password_logins", "dynamodb_floor")
+SCRIPTS = ("cold_start", "token_grants", "password_logins", "dynamodb_floor", "audit_writes")
 PREFIX = "BENCH-RESULT "
 
 
@@ -123,6 +123,8 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
     if "dynamodb_floor" in results:
         for layer, micros in results["dynamodb_floor"]["cpu_us_per_getitem"].items():
             rows.append((f"GetItem CPU: {layer}", f"{micros} us", "-", "-"))
+    for operation, micros in results.get("audit_writes", {}).get("cpu_us", {}).items():
+        rows.append((f"audit write CPU: {operation}", f"{micros} us", "-", "-"))
     return rows
 
 

@@ -72,3 +72,13 @@ def settings() -> Settings:
             "GATEHOUSE_ALERTS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:gatehouse-local-security-alerts"
         ),
     )
+
+
+AUDIT_LOG_FILE_ENV = "GATEHOUSE_AUDIT_LOG_FILE"
+
+
+def audit_log_file() -> str:
+    """Where audit event lines go: "" means stdout (Lambda ships it to CloudWatch Logs); the local stack names a
+    file it tails instead. Read on every call, not cached: the local stack sets it after ``settings()`` may have
+    been read."""
+    return os.environ.get(AUDIT_LOG_FILE_ENV, "")

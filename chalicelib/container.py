@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from chalicelib.services.signing_keys import SigningKeyService
     from chalicelib.services.tenants import TenantService
     from chalicelib.services.tier_admin import NodeAdminService
+    from chalicelib.services.token_events import TokenEvents
     from chalicelib.services.tokens import TokenService
     from chalicelib.services.upstream_oidc import UpstreamOidcService
     from chalicelib.services.user_admin import UserAdminService
@@ -158,7 +159,7 @@ def sessions() -> SessionService:
 def authorization() -> AuthorizationService:
     from chalicelib.services.authorization import AuthorizationService
 
-    return AuthorizationService(_authorization_repository(), _grant_repository(), tokens())
+    return AuthorizationService(_authorization_repository(), _grant_repository(), tokens(), token_events())
 
 
 @cache
@@ -376,7 +377,7 @@ def anonymous() -> AnonymousService:
     from chalicelib.storage.anonymous_repository import DynamoAnonymousRepository
 
     repository: ports.AnonymousRepository = DynamoAnonymousRepository()
-    return AnonymousService(repository, tokens(), registration())
+    return AnonymousService(repository, tokens(), registration(), token_events())
 
 
 def local_outbox() -> list[dict[str, object]]:
@@ -573,3 +574,12 @@ def identity_linking() -> IdentityLinkingService:
 
     identities: ports.FederatedIdentityRepository = DynamoFederatedIdentityRepository()
     return IdentityLinkingService(federation(), identities, identity_providers(), audit())
+
+
+@cache
+def token_events() -> TokenEvents:
+    from chalicelib.outbound.audit_log import LogLineAuditChannel
+    from chalicelib.services.token_events import TokenEvents
+
+    channel: ports.AuditEventChannel = LogLineAuditChannel()
+    return TokenEvents(audit(), channel)

@@ -207,8 +207,9 @@ class AuthorizationRepository(Protocol):
 
 
 class GrantRepository(Protocol):
-    def create(self, grant: Grant) -> None:
-        """Raises AlreadyExists if the grant exists (a code can create its grant once)."""
+    def create(self, grant: Grant, events: Sequence[AuditEvent] = ()) -> None:
+        """Raises AlreadyExists if the grant exists (a code can create its grant once); ``events`` (the token
+        issue's audit events) are written in the same request."""
 
     def get(self, tenant_id: TenantId, grant_id: str) -> Grant | None: ...
 
@@ -256,6 +257,10 @@ class AuditRepository(Protocol):
     """Audit events of a tenant (a separate table, kept 400 days)."""
 
     def append(self, event: AuditEvent, *, expires_at: int) -> None: ...
+
+    def append_batch(self, events: Sequence[AuditEvent]) -> int:
+        """Store events delivered from the log channel; idempotent (the event id is the key, the item is the same
+        on every delivery); returns how many were written."""
 
     def list_events(
         self,
@@ -663,8 +668,8 @@ class AlertPublisher(Protocol):
 class AnonymousRepository(Protocol):
     """Anonymous identities (kept out of the tenant's user lists, removed by TTL unless upgraded)."""
 
-    def create_anonymous(self, user: User, grant: Grant, *, expires_at: int) -> None:
-        """The identity and its grant in one transaction."""
+    def create_anonymous(self, user: User, grant: Grant, *, expires_at: int, events: Sequence[AuditEvent] = ()) -> None:
+        """The identity, its grant and ``events`` (the token issue's audit events) in one transaction."""
 
     def upgrade(self, user: User, password_hash: str, verification: Verification) -> None:
         """Turn the still-anonymous identity into ``user`` (pending, with its email) with its email guard and
@@ -683,3 +688,10 @@ class AnalyticsRepository(Protocol):
 
     def day(self, tenant_id: TenantId, day: str, scope: str) -> dict[str, int]:
         """Every counter of one day and scope (``active_users`` among them), by metric."""
+
+
+class AuditEventChannel(Protocol):
+    """The durable asynchronous path of high-volume audit events (token issue): published on the request path
+    without a DynamoDB request, stored in the audit table by the ingest function."""
+
+    def publish(self, event: AuditEvent) -> None: ...

@@ -22,8 +22,10 @@ from chalicelib.core.ids import TenantId, new_id, new_user_id
 from chalicelib.core.ports import AnonymousRepository
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import check_email, check_password
+from chalicelib.services.audit import Origin
 from chalicelib.services.passwords import hash_password
 from chalicelib.services.registration import RegistrationService
+from chalicelib.services.token_events import TokenEvents
 from chalicelib.services.tokens import TokenService, make_refresh_token
 
 ANONYMOUS_AMR = ("anon",)
@@ -32,16 +34,27 @@ ANONYMOUS_ACR = "urn:gatehouse:acr:anonymous"
 
 class AnonymousService:
     def __init__(
-        self, repository: AnonymousRepository, tokens: TokenService, registration: RegistrationService
+        self,
+        repository: AnonymousRepository,
+        tokens: TokenService,
+        registration: RegistrationService,
+        events: TokenEvents,
     ) -> None:
         self._repository = repository
         self._tokens = tokens
         self._registration = registration
+        self._events = events
 
     def sign_in(
-        self, tenant_id: TenantId, client: Client, requested: tuple[str, ...] | None, settings: EffectiveSettings
+        self,
+        tenant_id: TenantId,
+        client: Client,
+        requested: tuple[str, ...] | None,
+        settings: EffectiveSettings,
+        origin: Origin | None = None,
     ) -> dict[str, Any]:
-        """A new anonymous identity and its tokens; Forbidden unless the client's tier allows it."""
+        """A new anonymous identity and its tokens (its ``token.issue`` event written with it); Forbidden unless
+        the client's tier allows it."""
         policy = settings.section("anonymous")
         if not policy["enabled"] or "authorization_code" not in client.grant_types:
             raise Forbidden("Anonymous sign-in is not enabled for this client.")
@@ -81,8 +94,19 @@ class AnonymousService:
             expires_at=now + lifetime,
             current_digest=digest,
         )
-        self._repository.create_anonymous(user, grant, expires_at=now + lifetime)
-        return self._tokens_for(tenant_id, client, grant, settings, refresh_token, lifetime)
+        jti = new_id()
+        issued = self._events.issued(
+            tenant_id,
+            client,
+            grant_type="anonymous",
+            subject=user.user_id,
+            origin=origin,
+            jti=jti,
+            scope=scope,
+            grant_id=grant_id,
+        )
+        self._repository.create_anonymous(user, grant, expires_at=now + lifetime, events=(issued,))
+        return self._tokens_for(tenant_id, client, grant, settings, refresh_token, lifetime, jti)
 
     def _tokens_for(
         self,
@@ -92,6 +116,7 @@ class AnonymousService:
         settings: EffectiveSettings,
         refresh_token: str | None,
         lifetime: int,
+        jti: str,
     ) -> dict[str, Any]:
         tokens = settings.section("tokens")
         seconds = min(int(tokens["access_token_seconds"]), lifetime)
@@ -106,6 +131,7 @@ class AnonymousService:
             auth_time=grant.auth_time,
             acr=grant.acr,
             amr=grant.amr,
+            jti=jti,
         )
         response: dict[str, Any] = {
             "access_token": access_token,

@@ -216,3 +216,8 @@ class AuditService:
             self.append(event)
         except Exception:
             log.exception("%s event could not be stored", event.action)
+
+    def store_delivered(self, events: builtins.list[AuditEvent]) -> int:
+        """Events delivered by the log channel's ingest function (already built, ids included): stored as they are,
+        again if delivered again (idempotent); returns how many were stored."""
+        return self._repository.append_batch(events)

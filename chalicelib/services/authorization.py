@@ -20,6 +20,8 @@ from chalicelib.core.ports import AuthorizationRepository, GrantRepository
 from chalicelib.core.risk import HistoryUpdate
 from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.accounts import claims_for_scope
+from chalicelib.services.audit import Origin
+from chalicelib.services.token_events import TokenEvents
 from chalicelib.services.tokens import TokenService, make_refresh_token, parse_refresh_token
 
 
@@ -39,10 +41,13 @@ def _alg(client: Client, settings: EffectiveSettings) -> str:
 
 
 class AuthorizationService:
-    def __init__(self, codes: AuthorizationRepository, grants: GrantRepository, tokens: TokenService) -> None:
+    def __init__(
+        self, codes: AuthorizationRepository, grants: GrantRepository, tokens: TokenService, events: TokenEvents
+    ) -> None:
         self._codes = codes
         self._grants = grants
         self._tokens = tokens
+        self._events = events
 
     def issue_code(
         self,
@@ -92,7 +97,9 @@ class AuthorizationService:
         redirect_uri: str,
         code_verifier: str | None,
         settings: EffectiveSettings,
+        origin: Origin | None = None,
     ) -> dict[str, Any]:
+        """Tokens for a code; the grant and its ``token.issue`` event are one write (no extra request)."""
         now = clock.now()
         try:
             stored = self._codes.consume_code(
@@ -107,6 +114,15 @@ class AuthorizationService:
             if error.reused_grant_id:
                 # RFC 6749 §4.1.2: a code used twice revokes the tokens previously issued from it.
                 self._grants.revoke(tenant_id, error.reused_grant_id, now=now)
+                self._events.revoked(
+                    tenant_id,
+                    client.client_id,
+                    client.tier_node_id,
+                    subject=error.reused_grant_id,
+                    origin=origin,
+                    reason="authorization_code_reuse",
+                    grant_id=error.reused_grant_id,
+                )
             raise
         tokens = settings.section("tokens")
         with_refresh = "refresh_token" in client.grant_types
@@ -126,11 +142,22 @@ class AuthorizationService:
             expires_at=now + int(tokens["refresh_token_seconds"]),
             current_digest=digest,
         )
+        jti = new_id()
+        issued = self._events.issued(
+            tenant_id,
+            client,
+            grant_type="authorization_code",
+            subject=stored.user_id,
+            origin=origin,
+            jti=jti,
+            scope=stored.scope,
+            grant_id=stored.grant_id,
+        )
         try:
-            self._grants.create(grant)
+            self._grants.create(grant, (issued,))
         except AlreadyExists as error:
             raise CodeInvalid(detail="grant already created") from error
-        response = self._token_response(tenant_id, client, grant, settings, refresh_token)
+        response = self._token_response(tenant_id, client, grant, settings, refresh_token, jti)
         if "openid" in stored.scope:
             response["id_token"] = self._tokens.id_token(
                 tenant_id,
@@ -157,6 +184,7 @@ class AuthorizationService:
         scope: tuple[str, ...] | None,
         settings: EffectiveSettings,
         screen: Callable[[Grant], bool] | None = None,
+        origin: Origin | None = None,
     ) -> dict[str, Any]:
         """Rotate the refresh token; ``screen`` (the risk check) may refuse the rotated grant, which revokes it."""
         parsed = parse_refresh_token(refresh_token)
@@ -169,28 +197,67 @@ class AuthorizationService:
             if current is not None and current.client_id == client.client_id and not set(scope) <= set(current.scope):
                 raise ScopeNotAllowed(detail="scope exceeds the grant")
         new_token, new_digest = make_refresh_token(grant_id, generation + 1)
-        grant = self._grants.rotate(
-            tenant_id,
-            grant_id,
-            generation=generation,
-            presented_digest=presented,
-            new_digest=new_digest,
-            client_id=client.client_id,
-            now=clock.now(),
-            grace_seconds=int(settings.get("tokens", "refresh_reuse_grace_seconds")),
-        )
+        try:
+            grant = self._grants.rotate(
+                tenant_id,
+                grant_id,
+                generation=generation,
+                presented_digest=presented,
+                new_digest=new_digest,
+                client_id=client.client_id,
+                now=clock.now(),
+                grace_seconds=int(settings.get("tokens", "refresh_reuse_grace_seconds")),
+            )
+        except CodeInvalid as error:
+            if error.reuse_detected:  # the repository revoked the family
+                self._family_revoked(tenant_id, client, grant_id, origin, "refresh_token_reuse")
+            raise
         new_token = f"{grant_id}.{grant.generation}.{new_token.rsplit('.', 1)[1]}"
         if screen is not None and not screen(grant):
             self._grants.revoke(tenant_id, grant_id, now=clock.now())
+            self._family_revoked(tenant_id, client, grant_id, origin, "risk_refused", grant.user_id)
             raise RiskRefused(detail="refresh refused by the risk policy")
         if scope is not None:
             if not set(scope) <= set(grant.scope):
                 raise ScopeNotAllowed(detail="scope exceeds the grant")
             grant = replace(grant, scope=scope)
-        return self._token_response(tenant_id, client, grant, settings, new_token)
+        jti = new_id()
+        response = self._token_response(tenant_id, client, grant, settings, new_token, jti)
+        self._events.publish(
+            self._events.issued(
+                tenant_id,
+                client,
+                grant_type="refresh_token",
+                subject=grant.user_id,
+                origin=origin,
+                jti=jti,
+                scope=grant.scope,
+                grant_id=grant_id,
+            )
+        )
+        return response
+
+    def _family_revoked(
+        self, tenant_id: TenantId, client: Client, grant_id: str, origin: Origin | None, reason: str, user: str = ""
+    ) -> None:
+        self._events.revoked(
+            tenant_id,
+            client.client_id,
+            client.tier_node_id,
+            subject=user or grant_id,
+            origin=origin,
+            reason=reason,
+            grant_id=grant_id,
+        )
 
     def _token_response(
-        self, tenant_id: TenantId, client: Client, grant: Grant, settings: EffectiveSettings, refresh_token: str | None
+        self,
+        tenant_id: TenantId,
+        client: Client,
+        grant: Grant,
+        settings: EffectiveSettings,
+        refresh_token: str | None,
+        jti: str,
     ) -> dict[str, Any]:
         tokens = settings.section("tokens")
         lifetime = int(tokens["access_token_seconds"])
@@ -205,6 +272,7 @@ class AuthorizationService:
             auth_time=grant.auth_time,
             acr=grant.acr,
             amr=grant.amr,
+            jti=jti,
         )
         response: dict[str, Any] = {
             "access_token": access_token,
@@ -217,10 +285,17 @@ class AuthorizationService:
         return response
 
     def client_credentials(
-        self, tenant_id: TenantId, client: Client, *, scope: tuple[str, ...], settings: EffectiveSettings
+        self,
+        tenant_id: TenantId,
+        client: Client,
+        *,
+        scope: tuple[str, ...],
+        settings: EffectiveSettings,
+        origin: Origin | None = None,
     ) -> dict[str, Any]:
         tokens = settings.section("tokens")
         lifetime = int(tokens["access_token_seconds"])
+        jti = new_id()
         access_token, _ = self._tokens.access_token(
             tenant_id,
             client_id=client.client_id,
@@ -228,6 +303,18 @@ class AuthorizationService:
             scope=scope,
             lifetime=lifetime,
             alg=str(tokens["access_token_alg"]),
+            jti=jti,
+        )
+        self._events.publish(
+            self._events.issued(
+                tenant_id,
+                client,
+                grant_type="client_credentials",
+                subject=client.client_id,
+                origin=origin,
+                jti=jti,
+                scope=scope,
+            )
         )
         return {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime, "scope": " ".join(scope)}
 
@@ -300,8 +387,9 @@ class AuthorizationService:
             "iat": grant.created_at,
         }
 
-    def revoke(self, tenant_id: TenantId, client: Client, token: str, hint: str | None) -> None:
-        """RFC 7009: revoke a token of this client; unknown or foreign tokens are silently ignored (§2.2)."""
+    def revoke(self, tenant_id: TenantId, client: Client, token: str, hint: str | None) -> dict[str, str]:
+        """RFC 7009: revoke a token of this client; unknown or foreign tokens are silently ignored (§2.2).
+        Returns what was revoked, for the audit event: ``grant_id`` or ``jti`` (empty when nothing was)."""
         now = clock.now()
         parsed = parse_refresh_token(token)
         if parsed is not None:
@@ -310,24 +398,37 @@ class AuthorizationService:
                 known = [d for d in (grant.current_digest, grant.previous_digest) if d]
                 if any(constant_time_equals(d, parsed[2]) for d in known):
                     self._grants.revoke(tenant_id, grant.grant_id, now=now)
-            return
+                    return {"grant_id": grant.grant_id, "subject": grant.user_id}
+            return {}
         try:
             claims = self._tokens.verify_access_token(tenant_id, token)
         except TokenInvalid:
-            return
+            return {}
         if claims.get("client_id") != client.client_id:
-            return
+            return {}
         self._grants.revoke_access_token(tenant_id, claims["jti"], expires_at=int(claims["exp"]))
+        return {"jti": claims["jti"], "subject": str(claims.get("sub", ""))}
 
     def use_client_assertion(self, tenant_id: TenantId, client_id: ClientId, jti: str, *, expires_at: int) -> None:
         """RFC 7523 §3: a client assertion's ``jti`` is accepted once; raises CodeInvalid on replay."""
         self._grants.use_client_assertion(tenant_id, client_id, jti, expires_at=expires_at)
 
-    def revoke_grants_of_session(self, tenant_id: TenantId, user_id: UserId, session_id: str) -> int:
-        """At sign-out: end the grants bound to the session (not offline_access ones)."""
+    def revoke_grants_of_session(
+        self, tenant_id: TenantId, user: User, session_id: str, origin: Origin | None = None
+    ) -> int:
+        """At sign-out: end the grants bound to the session (not offline_access ones), one event each."""
         count = 0
-        for grant in self._grants.list_for_user(tenant_id, user_id):
+        for grant in self._grants.list_for_user(tenant_id, user.user_id):
             if grant.session_id == session_id and not grant.revoked_at and "offline_access" not in grant.scope:
                 self._grants.revoke(tenant_id, grant.grant_id, now=clock.now())
+                self._events.revoked(
+                    tenant_id,
+                    grant.client_id,
+                    user.tier_node_id,
+                    subject=user.user_id,
+                    origin=origin,
+                    reason="logout",
+                    grant_id=grant.grant_id,
+                )
                 count += 1
         return count

@@ -87,7 +87,9 @@ class TokenService:
         acr: str | None = None,
         amr: tuple[str, ...] | None = None,
         audience: str | None = None,
+        jti: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
+        """A signed RFC 9068 access token and its claims; ``jti`` when the caller recorded it already."""
         now = clock.now()
         claims: dict[str, Any] = {
             "iss": issuer_url(tenant_id),
@@ -97,7 +99,7 @@ class TokenService:
             "iat": now,
             "nbf": now,
             "exp": now + lifetime,
-            "jti": new_id(),
+            "jti": jti or new_id(),
             "scope": " ".join(scope),
         }
         if grant_id:

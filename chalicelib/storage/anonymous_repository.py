@@ -5,23 +5,25 @@ no TTL) and its verification in one transaction, conditional on the identity sti
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.core.entities import Grant, User, Verification
+from chalicelib.core.entities import AuditEvent, Grant, User, Verification
 from chalicelib.core.errors import AlreadyExists, NotFound
 from chalicelib.storage import keys
+from chalicelib.storage.audit_repository import audit_item_for
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import cancelled_indexes, translate_errors
 from chalicelib.storage.grants_repository import grant_item
-from chalicelib.storage.models import EmailLoginItem, MainItem, UserItem
+from chalicelib.storage.models import AuditItem, EmailLoginItem, MainItem, UserItem
 from chalicelib.storage.users_repository import LOGIN, normalize_email, user_item_for
 from chalicelib.storage.verifications_repository import verification_item
 
 
 class DynamoAnonymousRepository:
     @translate_errors
-    def create_anonymous(self, user: User, grant: Grant, *, expires_at: int) -> None:
+    def create_anonymous(self, user: User, grant: Grant, *, expires_at: int, events: Sequence[AuditEvent] = ()) -> None:
         item = user_item_for(user, "")
         item.gsi1pk = None  # not listed with the tenant's users (admin API, SCIM) unless upgraded
         item.gsi1sk = None
@@ -29,6 +31,8 @@ class DynamoAnonymousRepository:
         with transaction() as tx:
             tx.save(item, condition=MainItem.pk.does_not_exist())
             tx.save(grant_item(grant), condition=MainItem.pk.does_not_exist())
+            for event in events:
+                tx.save(audit_item_for(event), condition=AuditItem.pk.does_not_exist())
 
     @translate_errors
     def upgrade(self, user: User, password_hash: str, verification: Verification) -> None:

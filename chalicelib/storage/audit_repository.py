@@ -6,6 +6,7 @@ filter never makes a page come back short while older matches exist (bounded by 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from chalicelib.core.entities import AuditEvent
@@ -70,6 +71,16 @@ class DynamoAuditRepository:
     @translate_errors
     def append(self, event: AuditEvent, *, expires_at: int) -> None:
         audit_item_for(event, expires_at).save(condition=AuditItem.pk.does_not_exist())
+
+    @translate_errors
+    def append_batch(self, events: Sequence[AuditEvent]) -> int:
+        """BatchWriteItem (25 per request, unprocessed items retried by PynamoDB). Idempotent: the key is the event
+        id and a delivery writes the same item again, which DynamoDB Streams does not report as a change."""
+        unique = {(e.tenant_id, e.event_id): e for e in events}  # a batch may not name one key twice
+        with AuditItem.batch_write() as batch:
+            for event in unique.values():
+                batch.save(audit_item_for(event))
+        return len(unique)
 
     @translate_errors
     def list_events(

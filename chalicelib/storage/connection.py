@@ -4,6 +4,7 @@ all of them create their clients from."""
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import pynamodb.connection.base
 from pynamodb.connection import Connection
@@ -11,6 +12,9 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws_session import session
 from chalicelib.config import settings
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 
 def share_botocore_session() -> None:
@@ -26,3 +30,23 @@ def connection() -> Connection:
 
 def transaction() -> TransactWrite:
     return TransactWrite(connection=connection())
+
+
+@cache
+def hot_path_client() -> BaseClient:
+    """A botocore DynamoDB client for the token hot paths (refresh rotation, access-token checks), configured as
+    PynamoDB configures its own (parameter validation off, the models' timeouts and retries) plus a fixed
+    ``user_agent``: with it botocore sends that string as it is instead of rebuilding the User-Agent twice per
+    request (~10 % of a call's CPU here)."""
+    import botocore
+    import botocore.session
+    from botocore.config import Config
+
+    config = Config(
+        parameter_validation=False,
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"total_max_attempts": 3, "mode": "standard"},
+        user_agent=f"gatehouse Botocore/{botocore.__version__}",
+    )
+    return botocore.session.get_session().create_client("dynamodb", region_name=settings().region, config=config)

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.core.digests import constant_time_equals
-from chalicelib.core.entities import Grant, User
+from chalicelib.core.entities import AuditEvent, Grant, User
 from chalicelib.core.errors import AlreadyExists, CodeInvalid
 from chalicelib.core.ids import ClientId, TenantId, UserId
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.audit_repository import audit_item_for
+from chalicelib.storage.connection import transaction
+from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
+from chalicelib.storage.grant_rotation import rotate_grant
 from chalicelib.storage.models import (
     ROTATION_HISTORY,
+    AuditItem,
     GrantItem,
     MainItem,
     RevokedTokenItem,
     UsedAssertionItem,
-    UserItem,
 )
-from chalicelib.storage.users_repository import to_user, user_key
+from chalicelib.storage.token_state import read_token_state
 
 GRANT = "GRANT"
-SLOTS = [getattr(GrantItem, f"h{i}") for i in range(ROTATION_HISTORY)]
 
 
 def _ttl(epoch: int) -> dt.datetime:
@@ -99,8 +102,20 @@ def grant_item(grant: Grant) -> GrantItem:
 
 class DynamoGrantRepository:
     @translate_errors
-    def create(self, grant: Grant) -> None:
+    def create(self, grant: Grant, events: Sequence[AuditEvent] = ()) -> None:
         item = grant_item(grant)
+        if events:
+            # One TransactWriteItems instead of the PutItem: the grant and its audit events, no extra request.
+            try:
+                with transaction() as tx:
+                    tx.save(item, condition=MainItem.pk.does_not_exist())
+                    for event in events:
+                        tx.save(audit_item_for(event), condition=AuditItem.pk.does_not_exist())
+            except TransactWriteError as error:
+                if 0 in cancelled_indexes(error):
+                    raise AlreadyExists("grant exists") from error
+                raise
+            return
         try:
             item.save(condition=MainItem.pk.does_not_exist())
         except PutError as error:
@@ -128,26 +143,17 @@ class DynamoGrantRepository:
         now: int,
         grace_seconds: int,
     ) -> Grant:
-        item = GrantItem(keys.grant(tenant_id, grant_id), GRANT)
-        try:
-            item.update(
-                actions=[
-                    GrantItem.current_digest.set(new_digest),
-                    GrantItem.previous_digest.set(presented_digest),
-                    GrantItem.rotated_at.set(now),
-                    GrantItem.generation.set(generation + 1),
-                    SLOTS[generation % ROTATION_HISTORY].set(presented_digest),
-                ],
-                condition=(GrantItem.current_digest == presented_digest)
-                & (GrantItem.generation == generation)
-                & (GrantItem.revoked_at == 0)
-                & (GrantItem.client_id == client_id)
-                & (GrantItem.expires_at > now),
-            )
-            return _to_grant(item)
-        except UpdateError as error:
-            if not is_condition_failure(error):
-                raise
+        rotated = rotate_grant(
+            tenant_id,
+            grant_id,
+            generation=generation,
+            presented_digest=presented_digest,
+            new_digest=new_digest,
+            client_id=client_id,
+            now=now,
+        )
+        if rotated is not None:
+            return rotated
         return self._rotate_after_conflict(
             tenant_id, grant_id, presented_digest, new_digest, client_id, now, grace_seconds
         )
@@ -230,22 +236,7 @@ class DynamoGrantRepository:
     def get_token_state(
         self, tenant_id: TenantId, *, grant_id: str | None, jti: str, user_id: UserId | None
     ) -> tuple[Grant | None, bool, User | None]:
-        wanted: list[tuple[str, str]] = [(keys.revoked_token(tenant_id, jti), "JTI")]
-        if grant_id:
-            wanted.append((keys.grant(tenant_id, grant_id), GRANT))
-        if user_id:
-            wanted.append(user_key(tenant_id, user_id))
-        grant: Grant | None = None
-        revoked = False
-        user: User | None = None
-        for item in MainItem.batch_get(wanted):
-            if isinstance(item, RevokedTokenItem):
-                revoked = True
-            elif isinstance(item, GrantItem) and item.tenant_id == tenant_id:
-                grant = _to_grant(item)
-            elif isinstance(item, UserItem) and item.tenant_id == tenant_id:
-                user = to_user(item)
-        return grant, revoked, user
+        return read_token_state(tenant_id, grant_id=grant_id, jti=jti, user_id=user_id)
 
     @translate_errors
     def revoke_access_token(self, tenant_id: TenantId, jti: str, *, expires_at: int) -> None:

@@ -11,6 +11,7 @@ line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -58,7 +59,10 @@ def run(argv: list[str]) -> int:
         try:
             with LocalStack(memory=False, app_port=app_port, lock_wait=1.0) as stack:
                 stack.provision()
-                return _run_command(argv)
+                try:
+                    return _run_command(argv)
+                finally:
+                    ship_audit_log()
         except StackLocked:
             # `serve` starting up (it publishes .local/stack.json once ready) or another command: wait for either
             if time.monotonic() > deadline:
@@ -67,6 +71,16 @@ def run(argv: list[str]) -> int:
             if live is not None:
                 apply_environment(live.environment())
                 return _run_command(argv)
+
+
+def ship_audit_log() -> None:
+    """No ``serve`` ships this command's audit log lines (e.g. ``token admin``'s token.issue): deliver them now,
+    then drop the file."""
+    from infra.local.audit_log import AUDIT_LOG_ENV, AuditLogShipper
+
+    AuditLogShipper().ship_once()
+    with contextlib.suppress(OSError):
+        os.unlink(os.environ.get(AUDIT_LOG_ENV, ""))
 
 
 def main(argv: list[str] | None = None) -> int:

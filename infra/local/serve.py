@@ -103,6 +103,17 @@ def start_audit_stream() -> None:
     threading.Thread(target=poller.run, args=(threading.Event(),), name="audit-stream", daemon=True).start()
 
 
+def start_audit_log_shipping() -> None:
+    """Deliver the app's audit log lines to the ingest function every second, as the CloudWatch Logs subscription
+    does in AWS."""
+    import threading
+
+    from infra.local.audit_log import AuditLogShipper
+
+    shipper = AuditLogShipper()
+    threading.Thread(target=shipper.run, args=(threading.Event(),), name="audit-log", daemon=True).start()
+
+
 def serve(args: argparse.Namespace) -> int:
     running = read_live_stack()
     if running is not None:
@@ -126,6 +137,7 @@ def serve(args: argparse.Namespace) -> int:
         stack.publish()
         print(banner(f"http://127.0.0.1:{args.port}", info, args.memory), flush=True)
         start_audit_stream()
+        start_audit_log_shipping()
         server.serve_forever()
     except KeyboardInterrupt:
         print("\ngatehouse: stopping", file=sys.stderr, flush=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from infra.local import LOCAL_DIR
+from infra.local.audit_log import AUDIT_LOG_ENV, audit_log_path
 from infra.local.emulators import DynamoDBLocal, EmulatorError, MotoServer, port_answers
 from infra.local.kms_store import ACCOUNT_ID, ALIAS, DEFAULT_STORE, ensure_key
 from infra.local.statemachines import PREFIX_ENV, arn_prefix, register_state_machines
@@ -40,9 +41,11 @@ class StackLocked(EmulatorError):
     """Another process is using the on-disk data (``serve`` starting up, or another CLI command)."""
 
 
-def settings_environment(app_port: int) -> dict[str, str]:
-    """What chalicelib.config reads, plus emulator credentials (never real ones) and the region."""
+def settings_environment(app_port: int, owner_pid: int | None = None) -> dict[str, str]:
+    """What chalicelib.config reads, plus emulator credentials (never real ones) and the region. ``owner_pid``: the
+    process running the stack (default this one), whose audit log file the app writes to."""
     return {
+        AUDIT_LOG_ENV: audit_log_path(app_port, owner_pid or os.getpid()),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": REGION,
@@ -79,7 +82,7 @@ class StackInfo:
     app_port: int
 
     def environment(self) -> dict[str, str]:
-        return settings_environment(self.app_port) | endpoint_environment(self.dynamodb_port, self.moto_port)
+        return settings_environment(self.app_port, self.pid) | endpoint_environment(self.dynamodb_port, self.moto_port)
 
 
 def read_live_stack(state_file: Path = STATE_FILE) -> StackInfo | None:
@@ -206,6 +209,8 @@ class LocalStack:
                 self.state_file.unlink()
         self.moto.stop()
         self.dynamodb.stop()
+        with contextlib.suppress(OSError):
+            os.unlink(audit_log_path(self.app_port, os.getpid()))
         if self._tmp is not None:
             self._tmp.cleanup()
         if self._lock is not None:

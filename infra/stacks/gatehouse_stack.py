@@ -36,6 +36,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
@@ -44,6 +45,7 @@ from chalice.config import Config
 from chalice.deploy.packager import PipRunner
 from constructs import Construct
 
+from chalicelib.core.audit_lines import FILTER_PATTERN as AUDIT_LOG_FILTER_PATTERN
 from chalicelib.storage.schema import table_definitions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -116,6 +118,7 @@ class GatehouseStack(cdk.Stack):
         self.chalice = self._add_chalice(source_dir, env, xmlsec_layer_arn)
         self.functions = self._configure_functions()
         self._connect_audit_stream()
+        self._connect_audit_log()
         self.state_machines = [self._add_state_machine(path) for path in sorted(statemachines_dir.glob("*.asl.json"))]
         self._grant_function_role(sender_domain)
 
@@ -241,6 +244,31 @@ class GatehouseStack(cdk.Stack):
                 resources=[stream_arn],
             )
         )
+
+    def _connect_audit_log(self) -> None:
+        """The audit log channel: a subscription filter on the functions' log group hands the audit event lines
+        (``{ $.gatehouse_audit = 1 }``) to ``IngestAuditLog``, which CloudWatch Logs alone may invoke for it."""
+        if "IngestAuditLog" not in self.functions:
+            return
+        ingest_arn = self.chalice.get_function("IngestAuditLog").function_arn
+        permission = lambda_.CfnPermission(
+            self,
+            "AuditLogIngestPermission",
+            action="lambda:InvokeFunction",
+            function_name=ingest_arn,
+            principal="logs.amazonaws.com",
+            source_account=self.account,
+            source_arn=self.function_logs.log_group_arn,
+        )
+        subscription = logs.CfnSubscriptionFilter(
+            self,
+            "AuditLogSubscription",
+            log_group_name=self.function_logs.log_group_name,
+            filter_name="gatehouse-audit-log",
+            filter_pattern=AUDIT_LOG_FILTER_PATTERN,
+            destination_arn=ingest_arn,
+        )
+        subscription.add_dependency(permission)  # CloudWatch Logs test-invokes the function when subscribing
 
     # -- 4. state machines ---------------------------------------------------------------------------------------
     def _add_state_machine(self, path: Path) -> sfn.StateMachine:

@@ -36,6 +36,11 @@ def index():
 @app.lambda_function(name="SendProbe")
 def send_probe(event, context):
     return event
+
+
+@app.lambda_function(name="IngestAuditLog")
+def ingest_audit_log(event, context):
+    return {}
 """
 PROBE_DEFINITION = {
     "StartAt": "Probe",
@@ -308,3 +313,20 @@ def test_the_functions_may_publish_to_the_alerts_topic_and_sms_and_nothing_else_
     (sms,) = [s for s in statements if "NotResource" in s]
     pattern = json.dumps(sms["NotResource"])
     assert ":sns:*:*:*" in pattern, "SMS (no ARN) is allowed, every SNS ARN (topics, endpoints, apps) excluded"
+
+
+def test_audit_log_lines_are_subscribed_to_the_ingest_function(template: dict[str, Any]) -> None:
+    ((_, subscription),) = _resources(template, "AWS::Logs::SubscriptionFilter").items()
+    props = subscription["Properties"]
+    assert props["FilterPattern"] == "{ $.gatehouse_audit = 1 }"
+    assert props["DestinationArn"] == {"Fn::GetAtt": ["IngestAuditLog", "Arn"]}
+    groups = _resources(template, "AWS::Logs::LogGroup")
+    assert props["LogGroupName"] == {"Ref": next(n for n, g in groups.items() if "gatehouse-prod" in json.dumps(g))}
+    # Only CloudWatch Logs, for this log group of this account, may invoke the ingest function; and the permission
+    # exists before the subscription (which CloudWatch Logs test-invokes).
+    (permission_id,) = subscription["DependsOn"]
+    permission = template["Resources"][permission_id]["Properties"]
+    assert permission["Principal"] == "logs.amazonaws.com"
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["IngestAuditLog", "Arn"]}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "Fn::GetAtt" in permission["SourceArn"]

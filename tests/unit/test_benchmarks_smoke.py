@@ -37,7 +37,7 @@ def result_of(output: str) -> dict[str, object]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script", ["cold_start", "token_grants", "password_logins", "dynamodb_floor"])
+@pytest.mark.parametrize("script", ["cold_start", "token_grants", "password_logins", "dynamodb_floor", "audit_writes"])
 def test_benchmark_runs(script: str) -> None:
     done = run_quick(f"benchmarks/{script}.py")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -11,6 +11,7 @@ from chalicelib import container
 from chalicelib.core.entities import Client
 from chalicelib.core.ids import TenantId
 from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.audit import Origin
 from chalicelib.web.errors import InvalidGrant, InvalidRequest, InvalidScope
 from chalicelib.web.http import HttpRequest, single
 from chalicelib.web.oidc.risk_gate import refresh_screen
@@ -23,6 +24,12 @@ Grant = Callable[[TenantId, Client, Form, EffectiveSettings], dict[str, Any]]
 # The token request being served (set by the token endpoint): grants that look at the request itself (the risk
 # check on refresh reads the source IP and CloudFront location headers) take it from here.
 CURRENT_REQUEST: ContextVar[HttpRequest | None] = ContextVar("current_token_request", default=None)
+
+
+def request_origin() -> Origin | None:
+    """The token request's source IP and User-Agent, for the audit events."""
+    http = CURRENT_REQUEST.get()
+    return Origin(http.source_ip, http.user_agent) if http is not None else None
 
 
 def parse_scope(value: str | None) -> tuple[str, ...] | None:
@@ -45,7 +52,13 @@ def authorization_code(tenant_id: TenantId, client: Client, form: Form, settings
     if verifier is not None and not VERIFIER.match(verifier):
         raise InvalidGrant("code_verifier is malformed.")
     return container.authorization().exchange_code(
-        tenant_id, client, code=code, redirect_uri=redirect_uri, code_verifier=verifier, settings=settings
+        tenant_id,
+        client,
+        code=code,
+        redirect_uri=redirect_uri,
+        code_verifier=verifier,
+        settings=settings,
+        origin=request_origin(),
     )
 
 
@@ -61,6 +74,7 @@ def refresh_token(tenant_id: TenantId, client: Client, form: Form, settings: Eff
         scope=parse_scope(single(form, "scope")),
         settings=settings,
         screen=refresh_screen(http, tenant_id, settings) if http is not None else None,
+        origin=Origin(http.source_ip, http.user_agent) if http is not None else None,
     )
 
 
@@ -69,7 +83,9 @@ def client_credentials(tenant_id: TenantId, client: Client, form: Form, settings
     scope = requested if requested is not None else client.scopes
     if not set(scope) <= set(client.scopes):
         raise InvalidScope("The requested scope is not allowed for this client.")
-    return container.authorization().client_credentials(tenant_id, client, scope=scope, settings=settings)
+    return container.authorization().client_credentials(
+        tenant_id, client, scope=scope, settings=settings, origin=request_origin()
+    )
 
 
 GRANTS: dict[str, Grant] = {

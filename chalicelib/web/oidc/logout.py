@@ -9,7 +9,7 @@ from chalicelib.core.digests import constant_time_equals
 from chalicelib.core.entities import Client
 from chalicelib.core.errors import TokenInvalid
 from chalicelib.core.ids import TenantId
-from chalicelib.services.audit import Scalar
+from chalicelib.services.audit import Origin, Scalar
 from chalicelib.web.audit import record_user_event
 from chalicelib.web.errors import InvalidRequest, page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, expired_cookie, redirect, single, with_query
@@ -79,7 +79,9 @@ def _logout(http: HttpRequest, tenant: str) -> HttpResponse:
     if resolved is not None:
         session, user = resolved
         container.sessions().end(tenant_id, session.session_id)
-        revoked = container.authorization().revoke_grants_of_session(tenant_id, user.user_id, session.session_id)
+        revoked = container.authorization().revoke_grants_of_session(
+            tenant_id, user, session.session_id, Origin(http.source_ip, http.user_agent)
+        )
         details: dict[str, Scalar] = {"client_id": client.client_id if client else "", "count": revoked}
         record_user_event(http, tenant_id, user.user_id, user.tier_node_id, "session.signed_out", details)
     cleared = expired_cookie(SESSION_COOKIE, path=urls.cookie_path(tenant_id))

@@ -78,19 +78,28 @@ def revocation_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
     tree = container.tenants().tree(tenant)
     token, hint = _token_and_hint(request)
     client = authenticate_client(request, tree.tenant_id, "revocation_endpoint")
-    container.authorization().revoke(tree.tenant_id, client, token, hint)
-    _record_revocation(request, tree.tenant_id, client, hint)
+    revoked = container.authorization().revoke(tree.tenant_id, client, token, hint)
+    _record_revocation(request, tree.tenant_id, client, hint, revoked)
     return HttpResponse(200, "", dict(NO_STORE))
 
 
-def _record_revocation(request: HttpRequest, tenant_id: TenantId, client: Client, hint: str | None) -> None:
-    """A ``token.revoke`` event by the client (RFC 7009 does not say whether the token was known: neither do we)."""
+def _record_revocation(
+    request: HttpRequest, tenant_id: TenantId, client: Client, hint: str | None, revoked: dict[str, str]
+) -> None:
+    """A ``token.revoke`` event by the client: the response never says whether the token was known (RFC 7009
+    §2.2), the event does (``grant_id`` or ``jti`` of what was revoked; ``reason`` "not_found" otherwise)."""
+    known = {k: v for k, v in revoked.items() if k in ("grant_id", "jti")}
     try:
         container.audit().record(
             Actor(tenant_id, client.client_id, client.tier_node_id, request.source_ip, request.user_agent),
             "token.revoke",
-            client.client_id,
-            details={"client_id": client.client_id, "hint": hint or ""},
+            revoked.get("subject") or client.client_id,
+            details={
+                "client_id": client.client_id,
+                "hint": hint or "",
+                "reason": "revocation_endpoint" if known else "not_found",
+                **known,
+            },
         )
     except Exception:
         log.exception("token.revoke event could not be stored")

@@ -6,7 +6,7 @@ from chalicelib import container
 from chalicelib.web.errors import NO_STORE, InvalidRequest, UnauthorizedClient, UnsupportedGrantType, oauth_endpoint
 from chalicelib.web.http import FORM, HttpRequest, HttpResponse, json_response, single
 from chalicelib.web.oidc.client_auth import authenticate_client
-from chalicelib.web.oidc.grants import CURRENT_REQUEST, GRANTS
+from chalicelib.web.oidc.grants import CURRENT_REQUEST, GRANTS, request_origin
 
 
 @oauth_endpoint
@@ -30,5 +30,10 @@ def token_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
     current = CURRENT_REQUEST.set(request)
     try:
         return json_response(grant(tree.tenant_id, client, form, settings), headers=NO_STORE)
+    except Exception as error:
+        container.token_events().refused(
+            tree.tenant_id, client, grant_type=grant_type, reason=type(error).__name__, origin=request_origin()
+        )
+        raise
     finally:
         CURRENT_REQUEST.reset(current)

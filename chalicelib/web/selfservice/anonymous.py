@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chalicelib import container
 from chalicelib.core.errors import Forbidden, ScopeNotAllowed, TokenInvalid
+from chalicelib.services.audit import Origin
 from chalicelib.web.errors import (
     NO_STORE,
     InvalidRequest,
@@ -33,7 +34,11 @@ def anonymous_signin_endpoint(request: HttpRequest, tenant: str) -> HttpResponse
     settings = container.tenants().effective(tree.tenant_id, client.tier_node_id)
     try:
         tokens = container.anonymous().sign_in(
-            tree.tenant_id, client, parse_scope(single(request.form(), "scope")), settings
+            tree.tenant_id,
+            client,
+            parse_scope(single(request.form(), "scope")),
+            settings,
+            Origin(request.source_ip, request.user_agent),
         )
     except Forbidden as error:
         raise UnauthorizedClient("Anonymous sign-in is not enabled for this client.") from error
