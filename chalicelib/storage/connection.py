@@ -39,7 +39,6 @@ def hot_path_client() -> BaseClient:
     ``user_agent``: with it botocore sends that string as it is instead of rebuilding the User-Agent twice per
     request (~10 % of a call's CPU here)."""
     import botocore
-    import botocore.session
     from botocore.config import Config
 
     config = Config(
@@ -49,4 +48,5 @@ def hot_path_client() -> BaseClient:
         retries={"total_max_attempts": 3, "mode": "standard"},
         user_agent=f"gatehouse Botocore/{botocore.__version__}",
     )
-    return botocore.session.get_session().create_client("dynamodb", region_name=settings().region, config=config)
+    # the process's shared botocore session (``aws_session``): no second session build on a cold start
+    return session().create_client("dynamodb", region_name=settings().region, config=config)
