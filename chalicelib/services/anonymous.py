@@ -119,28 +119,14 @@ class AnonymousService:
         jti: str,
     ) -> dict[str, Any]:
         tokens = settings.section("tokens")
-        seconds = min(int(tokens["access_token_seconds"]), lifetime)
-        access_token, _ = self._tokens.access_token(
+        response = self._tokens.grant_response(
             tenant_id,
-            client_id=client.client_id,
-            sub=grant.user_id,
-            scope=grant.scope,
-            lifetime=seconds,
+            grant,
             alg=str(tokens["access_token_alg"]),
-            grant_id=grant.grant_id,
-            auth_time=grant.auth_time,
-            acr=grant.acr,
-            amr=grant.amr,
+            lifetime=min(int(tokens["access_token_seconds"]), lifetime),
+            refresh_token=refresh_token,
             jti=jti,
         )
-        response: dict[str, Any] = {
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": seconds,
-            "scope": " ".join(grant.scope),
-        }
-        if refresh_token:
-            response["refresh_token"] = refresh_token
         if "openid" in grant.scope:
             response["id_token"] = self._tokens.id_token(
                 tenant_id,
@@ -153,7 +139,7 @@ class AnonymousService:
                 amr=grant.amr,
                 sid=grant.session_id,
                 nonce=None,
-                access_token=access_token,
+                access_token=response["access_token"],
                 claims={},
             )
         return response

@@ -260,29 +260,14 @@ class AuthorizationService:
         jti: str,
     ) -> dict[str, Any]:
         tokens = settings.section("tokens")
-        lifetime = int(tokens["access_token_seconds"])
-        access_token, _ = self._tokens.access_token(
+        return self._tokens.grant_response(
             tenant_id,
-            client_id=client.client_id,
-            sub=grant.user_id,
-            scope=grant.scope,
-            lifetime=lifetime,
+            grant,
             alg=str(tokens["access_token_alg"]),
-            grant_id=grant.grant_id,
-            auth_time=grant.auth_time,
-            acr=grant.acr,
-            amr=grant.amr,
+            lifetime=int(tokens["access_token_seconds"]),
+            refresh_token=refresh_token,
             jti=jti,
         )
-        response: dict[str, Any] = {
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": lifetime,
-            "scope": " ".join(grant.scope),
-        }
-        if refresh_token:
-            response["refresh_token"] = refresh_token
-        return response
 
     def client_credentials(
         self,

@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.config import settings as config
 from chalicelib.core import clock
 from chalicelib.core.digests import b64url, secret_digest
+from chalicelib.core.entities import Grant
 from chalicelib.core.errors import TokenInvalid
 from chalicelib.core.ids import TenantId, new_id, new_secret
 from chalicelib.services.signing_keys import SUPPORTED_ALGS, SigningKeyService
@@ -72,6 +73,34 @@ class TokenService:
 
         kid, key = self._keys.signer(tenant_id, alg)
         return str(jws.sign(claims, key, headers={"kid": kid, "typ": typ}, algorithm=alg))
+
+    def grant_response(
+        self, tenant_id: TenantId, grant: Grant, *, alg: str, lifetime: int, refresh_token: str | None, jti: str
+    ) -> dict[str, Any]:
+        """RFC 6749 §5.1: the access token of ``grant`` (its client, user, scope and authentication, ``jti`` as
+        recorded in its ``token.issue`` event) with the response fields; the caller adds an ID token."""
+        access_token, _ = self.access_token(
+            tenant_id,
+            client_id=grant.client_id,
+            sub=grant.user_id,
+            scope=grant.scope,
+            lifetime=lifetime,
+            alg=alg,
+            grant_id=grant.grant_id,
+            auth_time=grant.auth_time,
+            acr=grant.acr,
+            amr=grant.amr,
+            jti=jti,
+        )
+        response: dict[str, Any] = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "scope": " ".join(grant.scope),
+        }
+        if refresh_token:
+            response["refresh_token"] = refresh_token
+        return response
 
     def access_token(
         self,
