@@ -48,3 +48,20 @@ def totp(secret: str, clock: Any) -> str:
     import pyotp
 
     return str(pyotp.TOTP(secret).at(clock.now()))
+
+
+def demo_web_tokens(demo: dict[str, Any], page: Any) -> dict[str, Any]:
+    """The tokens for the code on the stand-in relying party's page (``/_local/callback``, open in the playwright
+    ``page``), exchanged by ``demo-web``."""
+    import requests
+
+    cells = page.locator("#callback-params td[data-name]")
+    received = {cells.nth(i).get_attribute("data-name") or "": cells.nth(i).inner_text() for i in range(cells.count())}
+    response = requests.post(
+        f"{demo['issuer']}/token",
+        data={"grant_type": "authorization_code", "code": received["code"], "redirect_uri": demo["web_redirect_uri"]},
+        auth=(demo["web_client_id"], demo["web_client_secret"]),
+        timeout=15,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())

@@ -14,7 +14,7 @@ import requests
 
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the module-scoped browser fixture
 from tests.e2e.risk.conftest import BERLIN, SYDNEY
-from tests.support.demo import alice_as_seeded, totp  # noqa: F401 - alice_as_seeded is a fixture
+from tests.support.demo import alice_as_seeded, demo_web_tokens, totp  # noqa: F401 - alice_as_seeded is a fixture
 from tests.support.oidc_client import jwt_claims
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
@@ -33,16 +33,7 @@ def authorize_url(demo: dict[str, Any]) -> str:
 
 
 def id_token(demo: dict[str, Any], browser: BrowserSession) -> dict[str, Any]:
-    cells = browser.page.locator("#callback-params td[data-name]")
-    received = {cells.nth(i).get_attribute("data-name") or "": cells.nth(i).inner_text() for i in range(cells.count())}
-    response = requests.post(
-        f"{demo['issuer']}/token",
-        data={"grant_type": "authorization_code", "code": received["code"], "redirect_uri": demo["web_redirect_uri"]},
-        auth=(demo["web_client_id"], demo["web_client_secret"]),
-        timeout=15,
-    )
-    assert response.status_code == 200, response.text
-    return jwt_claims(response.json()["id_token"])
+    return jwt_claims(demo_web_tokens(demo, browser.page)["id_token"])
 
 
 def admin_token(demo: dict[str, Any]) -> str:
