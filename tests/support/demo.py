@@ -33,16 +33,6 @@ def alice_as_seeded(live_server: str) -> Iterator[None]:
     container.risk().forget(tenant_id, alice.user_id)
 
 
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    """The live server's clock (it runs in the test process), reset before and after the test."""
-    from chalicelib.core import clock as server_clock
-
-    server_clock.reset()
-    yield server_clock
-    server_clock.reset()
-
-
 def totp(secret: str, clock: Any) -> str:
     """The TOTP code for ``secret`` at the server clock's current time."""
     import pyotp

@@ -16,7 +16,6 @@ import requests
 from tests.e2e.oidc.conftest import (  # noqa: F401 - fixtures shared with the OIDC suite
     browser,
     callback,
-    clock,
     demo,
     make_client,
     make_user,

@@ -14,7 +14,6 @@ from tests.e2e.account.conftest import AccountApi
 from tests.e2e.mfa.conftest import (  # noqa: F401 - fixtures shared with the MFA suite
     MfaSite,
     callback,
-    clock,
     exchange,
     make_mfa_site,
     outbox_code,
@@ -35,7 +34,7 @@ def password_token(site: MfaSite) -> str:
 
 def test_totp_email_and_sms_enrollment_and_rename(
     make_mfa_site: Callable[..., MfaSite],  # noqa: F811
-    clock: Any,  # noqa: F811
+    clock: Any,
     outbox: Callable[[], list[dict[str, Any]]],
 ) -> None:
     site = make_mfa_site()

@@ -14,7 +14,6 @@ from tests.e2e.account.conftest import AccountApi
 from tests.e2e.mfa.conftest import (  # noqa: F401 - fixtures shared with the MFA suite
     MfaSite,
     callback,
-    clock,
     enroll_totp,
     exchange,
     make_mfa_site,
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.stack
 
 def test_factor_changes_need_the_second_factor_and_failures_are_logged(
     make_mfa_site: Callable[..., MfaSite],  # noqa: F811
-    clock: Any,  # noqa: F811
+    clock: Any,
 ) -> None:
     site = make_mfa_site(remember_device_seconds=86400)
     with requests.Session() as browser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,15 +122,6 @@ def make_shop(live_server: str, demo: dict[str, Any]) -> Callable[..., Shop]:
 @pytest.fixture
 def shop(make_shop: Callable[..., Shop]) -> Shop:
     return make_shop()
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    from chalicelib.core import clock as server_clock
-
-    server_clock.reset()
-    yield server_clock
-    server_clock.reset()
 
 
 def login(shop: Shop, browser: requests.Session, user: E2EUser, *, client_id: str | None = None) -> requests.Response:

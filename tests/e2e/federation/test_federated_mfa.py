@@ -5,7 +5,6 @@ with a factor, enrollment for one without), the upstream's own multi-factor asse
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
 
@@ -19,15 +18,6 @@ from tests.support.oidc_client import Page
 
 pytestmark = pytest.mark.stack
 TIMEOUT = 15
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    from chalicelib.core import clock as server_clock
-
-    server_clock.reset()
-    yield server_clock
-    server_clock.reset()
 
 
 @pytest.fixture

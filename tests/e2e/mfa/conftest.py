@@ -99,15 +99,6 @@ def demo(live_server: str) -> dict[str, Any]:
     return seeded_demo(live_server)
 
 
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    from chalicelib.core import clock as server_clock
-
-    server_clock.reset()
-    yield server_clock
-    server_clock.reset()
-
-
 def totp_now(secret: str, clock: Any) -> str:
     import pyotp
 

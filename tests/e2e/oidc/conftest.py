@@ -47,16 +47,6 @@ def browser() -> Iterator[requests.Session]:
         yield session
 
 
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    """The server's clock (it runs in this process); always put back after the test."""
-    from chalicelib.core import clock as server_clock
-
-    server_clock.reset()
-    yield server_clock
-    server_clock.reset()
-
-
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.demo import clock  # noqa: F401 - the server clock fixture
 from tests.support.oidc_client import Page, Provider, query_params
 
 TIMEOUT = 30

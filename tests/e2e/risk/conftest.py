@@ -129,15 +129,6 @@ def demo(live_server: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock() -> Iterator[Any]:
-    from chalicelib.core import clock as server_clock
-
-    server_clock.reset()
-    yield server_clock
-    server_clock.reset()
-
-
-@pytest.fixture
 def browser() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
