@@ -93,8 +93,7 @@ class MfaService:
         self._encryption = encryption
         self._email = email
         self._sms = sms
-        self._events = MfaEvents(audit)
-        self.events = self._events  # the factor services built on this one (passkeys) record through it
+        self.events = MfaEvents(audit)  # public: the factor services built on this one (passkeys) record through it
 
     # --- the secret box the factors use ----------------------------------------------------------------------
 
@@ -197,9 +196,9 @@ class MfaService:
         try:
             verified = self._verify(tenant_id, user, challenge_id, kind, code, settings)
         except (CodeInvalid, RateLimited) as error:
-            self._events.failed(tenant_id, user, kind, origin, error)
+            self.events.failed(tenant_id, user, kind, origin, error)
             raise
-        self._events.passed(
+        self.events.passed(
             tenant_id,
             user,
             origin,
@@ -370,7 +369,7 @@ class MfaService:
             raise InvalidInput("Set up another method first.")
         codes = recovery_codes.new_codes()
         self._repository.replace_recovery(self._recovery_enrollment(tenant_id, user, codes, clock.now()))
-        self._events.note(tenant_id, user, "mfa.recovery_codes_regenerated", origin, kind="recovery_code")
+        self.events.note(tenant_id, user, "mfa.recovery_codes_regenerated", origin, kind="recovery_code")
         return codes
 
     def rename(self, tenant_id: TenantId, user: User, enrollment_id: str, label: str) -> None:
@@ -385,12 +384,12 @@ class MfaService:
         codes go too. Each removed factor is an ``mfa.removed`` event."""
         enrollment = self._find(tenant_id, user, enrollment_id)
         self._repository.remove_enrollment(tenant_id, user.user_id, enrollment)
-        self._events.note(tenant_id, user, "mfa.removed", origin, kind=enrollment.kind)
+        self.events.note(tenant_id, user, "mfa.removed", origin, kind=enrollment.kind)
         remaining = [e for e in self.enrollments(tenant_id, user) if e.enrollment_id != enrollment_id]
         if not any(FACTORS[e.kind].primary for e in remaining if e.kind in FACTORS):
             for leftover in remaining:
                 self._repository.remove_enrollment(tenant_id, user.user_id, leftover)
-                self._events.note(tenant_id, user, "mfa.removed", origin, kind=leftover.kind, reason="no_factor_left")
+                self.events.note(tenant_id, user, "mfa.removed", origin, kind=leftover.kind, reason="no_factor_left")
 
     def reset(self, tenant_id: TenantId, user: User) -> int:
         """Remove every factor of the user, pending ones included (an admin's "reset MFA", for a user who lost
