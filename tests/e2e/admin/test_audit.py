@@ -65,7 +65,7 @@ def scim_write(scim: Scim, method: str, path: str, body: Any = None) -> requests
     return scim.request(method, path, body, headers={"User-Agent": AGENT})
 
 
-def test_each_scim_write_produces_exactly_one_event(audited: dict[str, Any]) -> None:
+def test_each_scim_write_produces_exactly_one_event(audited: dict[str, Any], client_address: str) -> None:
     scim: Scim = audited["scim"]
     assert scim.token is not None
     actor = client_id_of(scim.token)
@@ -79,7 +79,7 @@ def test_each_scim_write_produces_exactly_one_event(audited: dict[str, Any]) -> 
     event = one_new_event(audited, before)
     assert event["type"] == "scim.user.create" and event["outcome"] == "success"
     assert event["actor"] == actor and event["target"] == user_id and event["node"] == audited["tenant"]
-    assert event["source_ip"] == "127.0.0.1" and event["user_agent"] == AGENT
+    assert event["source_ip"] == client_address and event["user_agent"] == AGENT
     assert started - 5 <= event["occurred_at"] <= int(time.time()) + 5
 
     user_path = f"/Users/{user_id}"

@@ -29,6 +29,7 @@ class Shop:
     redirect_uri: str
     user: E2EUser
     trail: AuditTrail
+    client_address: str  # the address this test's requests come from (tests/e2e/conftest.py)
 
     @property
     def issuer(self) -> str:
@@ -88,7 +89,7 @@ def demo(live_server: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_shop(live_server: str, demo: dict[str, Any]) -> Callable[..., Shop]:
+def make_shop(live_server: str, demo: dict[str, Any], client_address: str) -> Callable[..., Shop]:
     def create(**settings: Any) -> Shop:
         from chalicelib import container
         from chalicelib.core.ids import TenantId
@@ -112,7 +113,18 @@ def make_shop(live_server: str, demo: dict[str, Any]) -> Callable[..., Shop]:
         )
         assert secret is not None and partner_secret is not None
         trail = AuditTrail.for_tenant(live_server, slug)
-        shop = Shop(live_server, slug, web.client_id, secret, partner.client_id, partner_secret, callback, None, trail)  # type: ignore[arg-type]
+        shop = Shop(
+            live_server,
+            slug,
+            web.client_id,
+            secret,
+            partner.client_id,
+            partner_secret,
+            callback,
+            None,
+            trail,
+            client_address,  # type: ignore[arg-type]
+        )
         shop.user = shop.new_user()
         return shop
 

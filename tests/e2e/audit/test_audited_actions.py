@@ -63,7 +63,7 @@ def post_token_form(shop: Shop, path: str, token: str, **values: str) -> request
 
 def assert_shape(event: dict[str, Any], shop: Shop, *, outcome: str = "success") -> None:
     assert event["node"] == shop.slug and event["outcome"] == outcome
-    assert event["source_ip"] == "127.0.0.1" and event["occurred_at"] > 0 and event["actor"]
+    assert event["source_ip"] == shop.client_address and event["occurred_at"] > 0 and event["actor"]
     if outcome == "failure":
         assert event["details"].get("reason"), event
 

@@ -1,8 +1,7 @@
 """Brute-force throttling of the hosted login over HTTP: per-email lockout that grows, without user enumeration.
 
-Every request of the suite comes from 127.0.0.1 (Chalice's local server reports that fixed source IP), so the
-per-IP counter is shared with the other tests: this module spends 10 failures in the real 15-minute window and
-moves the server clock past that window before spending 5 more.
+Each test's requests come from its own loopback address (the ``client_address`` fixture in tests/e2e/conftest.py),
+so the per-IP counter one test fills never reaches another test.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Fixtures of the adaptive-authentication end-to-end tests: a fresh tenant per test (the local server reports
-127.0.0.1 for every request, so IP-based rules and blocks must never leak into the shared demo tenant), with a
+"""Fixtures of the adaptive-authentication end-to-end tests: a fresh tenant per test (IP-based rules and blocks
+must never leak into the shared demo tenant; each test's requests come from its own loopback address, the
+``client_address`` fixture), with a
 web client, a user, an admin token and a browser that sends CloudFront viewer headers."""
 
 from __future__ import annotations

@@ -45,9 +45,9 @@ def test_a_deny_listed_network_is_blocked_with_a_clear_message(
 
 
 def test_an_allow_listed_network_overrides_other_signals(
-    risk_tenant: Callable[..., RiskTenant], browser: requests.Session, clock: object
+    risk_tenant: Callable[..., RiskTenant], browser: requests.Session, clock: object, client_address: str
 ) -> None:
-    tenant = risk_tenant({"ip_allow": ["127.0.0.1/32"]})
+    tenant = risk_tenant({"ip_allow": [f"{client_address}/32"]})
     browser.headers.update(BERLIN)
     tenant.code_of(tenant.login(browser))
     clock.advance(3600)  # type: ignore[attr-defined]
@@ -113,11 +113,11 @@ def test_a_refresh_from_an_impossible_place_is_refused_and_ends_the_grant(
 
 
 def test_a_refresh_from_a_deny_listed_network_is_refused(
-    risk_tenant: Callable[..., RiskTenant], browser: requests.Session
+    risk_tenant: Callable[..., RiskTenant], browser: requests.Session, client_address: str
 ) -> None:
     tenant = risk_tenant()
     tokens = tenant.tokens(tenant.code_of(tenant.login(browser)))
-    tenant.set_risk({"ip_deny": ["127.0.0.1"]})
+    tenant.set_risk({"ip_deny": [client_address]})
     response = tenant.op.token(
         {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
         auth=(tenant.client_id, tenant.secret),

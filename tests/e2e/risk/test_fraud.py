@@ -32,6 +32,7 @@ def test_credential_stuffing_blocks_the_ip_until_the_block_expires(
     browser: requests.Session,
     clock: Any,
     outbox: Callable[[], list[dict[str, Any]]],
+    client_address: str,
 ) -> None:
     tenant = risk_tenant(STUFFING)
     for n in range(3):
@@ -43,9 +44,9 @@ def test_credential_stuffing_blocks_the_ip_until_the_block_expires(
     assert 0 < int(refused.headers["Retry-After"]) <= 120
     [alert] = alerts_of(outbox, tenant.slug)
     assert alert["kind"] == "credential_stuffing" and alert["pattern"] == "many_accounts_from_ip"
-    assert alert["subject"] == "127.0.0.1" and alert["distinct"] == 3
+    assert alert["subject"] == client_address and alert["distinct"] == 3
     [event] = tenant.audit(type="fraud.block")
-    assert event["target"] == "127.0.0.1" and event["outcome"] == "failure"
+    assert event["target"] == client_address and event["outcome"] == "failure"
 
     clock.advance(121)
     with requests.Session() as later:

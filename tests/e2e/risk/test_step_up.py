@@ -121,6 +121,7 @@ def test_the_native_api_asks_for_the_second_factor_and_records_the_decision(
 
 def test_the_native_api_refuses_a_blocked_sign_in_with_a_typed_error(
     make_mfa_site: Callable[..., MfaSite],
+    client_address: str,
 ) -> None:
     from chalicelib import container
     from chalicelib.core.ids import TenantId
@@ -130,7 +131,9 @@ def test_the_native_api_refuses_a_blocked_sign_in_with_a_typed_error(
     tree = container.tenants().tree(TenantId(site.slug))
     from dataclasses import replace
 
-    container._tenant_repository().update_node(replace(tree.root, settings={"risk": {"ip_deny": ["127.0.0.1/32"]}}))
+    container._tenant_repository().update_node(
+        replace(tree.root, settings={"risk": {"ip_deny": [f"{client_address}/32"]}})
+    )
     container.tenants()._trees.invalidate(site.slug)
     refused = app.password()
     assert refused.status_code == 403
