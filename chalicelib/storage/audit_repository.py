@@ -1,7 +1,9 @@
 """Audit events in the audit table: ``PK = T#<tenant>#AUDIT``, ``SK`` = the time-ordered event id, TTL set.
 
-Listing reads the partition backwards (newest first) in pages and filters by action and node in code, so a
-filter never makes a page come back short while older matches exist (bounded by MAX_EXAMINED per call).
+Listing reads backwards (newest first) in pages: the tenant's partition, or, filtered by type, only that kind's
+partition of ``KindIndex`` (so a flood of token events never buries the sign-ins). Exact type, node and subject
+are filtered in code, so a filter never makes a page come back short while older matches exist (bounded by
+MAX_EXAMINED per call, which then returns a cursor).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def audit_item_for(event: AuditEvent, expires_at: int | None = None) -> AuditIte
         user_id=event.user_id or None,
         gsi1pk=keys.audit_user_index(event.tenant_id, event.user_id) if event.user_id else None,
         gsi1sk=event.event_id if event.user_id else None,
+        gsi2pk=keys.audit_kind_index(event.tenant_id, event.action),
+        gsi2sk=event.event_id,
     )
 
 
@@ -65,6 +69,23 @@ def _matches(event: AuditEvent, action: str | None, node_ids: frozenset[NodeId] 
     if action is not None and event.action != action and not (prefix and event.action.startswith(action)):
         return False
     return node_ids is None or event.node_id in node_ids
+
+
+def _newest_first(tenant_id: TenantId, action: str | None, before: str | None) -> list[AuditItem]:
+    """One page of events older than ``before``: of the action's kind when there is an action filter."""
+    if action is None:
+        condition = AuditItem.sk < before if before else None
+        return list(
+            AuditItem.query(
+                keys.audit_events(tenant_id), condition, scan_index_forward=False, limit=PAGE, page_size=PAGE
+            )
+        )
+    condition = AuditItem.gsi2sk < before if before else None
+    return list(
+        AuditItem.kind_index.query(
+            keys.audit_kind_index(tenant_id, action), condition, scan_index_forward=False, limit=PAGE, page_size=PAGE
+        )
+    )
 
 
 class DynamoAuditRepository:
@@ -98,12 +119,7 @@ class DynamoAuditRepository:
         examined = 0
         position = before
         while True:
-            condition = AuditItem.sk < position if position else None
-            items = list(
-                AuditItem.query(
-                    keys.audit_events(tenant_id), condition, scan_index_forward=False, limit=PAGE, page_size=PAGE
-                )
-            )
+            items = _newest_first(tenant_id, action, position)
             for item in items:
                 if since is not None and item.sk < since:
                     return found, None  # newest first: everything from here on is older than the range

@@ -169,6 +169,16 @@ def audit_user_index(tenant_id: TenantId, user_id: str) -> str:
     return f"{_t(tenant_id)}#AUDIT#USER#{_part(user_id)}"
 
 
+def audit_kind_index(tenant_id: TenantId, action: str) -> str:
+    """Audit table index partition of the events of one kind: the action's first segment (``signin`` of
+    ``signin.failure``)."""
+    return f"{_t(tenant_id)}#AUDIT#KIND#{_part(audit_kind(action))}"
+
+
+def audit_kind(action: str) -> str:
+    return action.split(".", 1)[0]
+
+
 def consent_receipt_sk(created_at: int, receipt_id: str) -> str:
     return f"RECEIPT#{created_at:012d}#{_part(receipt_id)}"
 

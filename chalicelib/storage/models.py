@@ -349,6 +349,19 @@ class AuditUserIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call
     gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
 
 
+class AuditKindIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+    """Events of one kind (the type's first segment: ``signin``, ``token``, ``mfa`` ...), time-ordered:
+    ``GSI2PK = T#<tenant>#AUDIT#KIND#<kind>``, ``GSI2SK`` = event id. Listing by type reads only that kind, so
+    high-volume kinds (token issue) never bury the others."""
+
+    class Meta:
+        index_name = "KindIndex"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
 class MfaEnrollmentItem(MainItem, discriminator="mfa_enrollment"):
     """A second factor of a user, under the user's partition (SK ``MFA#<id>``); secrets envelope-encrypted."""
 
@@ -481,6 +494,9 @@ class AuditItem(Model):
     gsi1pk = UnicodeAttribute(null=True, attr_name="GSI1PK")
     gsi1sk = UnicodeAttribute(null=True, attr_name="GSI1SK")
     user_index = AuditUserIndex()
+    gsi2pk = UnicodeAttribute(null=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(null=True, attr_name="GSI2SK")
+    kind_index = AuditKindIndex()
 
 
 MAIN_MODELS: tuple[type[MainItem], ...] = (MainItem,)

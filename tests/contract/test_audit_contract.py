@@ -63,3 +63,28 @@ def test_events_are_tenant_scoped_newest_first_paged_and_filtered(local_stack: A
     assert [e.target_id for e in only_b] == ["target-9"]
     item = next(iter(AuditItem.query(keys.audit_events(TenantId(a)), limit=1)))
     assert item.pk == f"T#{a}#AUDIT" and item.ttl is not None and int(item.ttl.timestamp()) == 2000000000
+
+
+def test_a_flood_of_one_kind_never_buries_another_kind(local_stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing by type reads that kind's index partition: an older sign-in failure under more token events than one
+    call examines is still found in the first call, with nothing further to page."""
+    from chalicelib.core.ids import TenantId
+    from chalicelib.storage import audit_repository
+    from chalicelib.storage.audit_repository import DynamoAuditRepository
+
+    monkeypatch.setattr(audit_repository, "MAX_EXAMINED", 100)
+    repository = DynamoAuditRepository()
+    tenant = f"aud-{uuid.uuid4().hex[:8]}"
+    repository.append_batch([_event(tenant, 0, "signin.failure"), _event(tenant, 1, "signin.success")])
+    repository.append_batch([_event(tenant, n, "token.issue") for n in range(2, 302)])
+
+    failures, cursor = repository.list_events(TenantId(tenant), limit=10, action="signin.failure")
+    assert [e.target_id for e in failures] == ["target-0"] and cursor is None
+    signins, _ = repository.list_events(TenantId(tenant), limit=10, action="signin.")
+    assert [e.target_id for e in signins] == ["target-1", "target-0"]
+    tokens, cursor = repository.list_events(TenantId(tenant), limit=250, action="token.issue")
+    assert len(tokens) == 100 and cursor == tokens[-1].event_id  # the examined bound still returns a cursor
+    rest, _ = repository.list_events(TenantId(tenant), limit=250, action="token.issue", before=cursor)
+    assert len(rest) == 100 and rest[0].target_id == "target-201"
+    everything, _ = repository.list_events(TenantId(tenant), limit=5)
+    assert [e.target_id for e in everything] == [f"target-{n}" for n in (301, 300, 299, 298, 297)]
