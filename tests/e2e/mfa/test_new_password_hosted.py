@@ -154,3 +154,20 @@ def test_with_totp_the_page_comes_only_after_the_code(site: MfaSite, clock: Any)
     newest = events(site, site.user_id, "signin.success")[0]
     assert newest.details.get("method") == "mfa"
     assert len(events(site, site.user_id, "account.password_changed")) == 1
+
+
+def test_where_a_factor_must_be_set_up_the_password_is_replaced_first(make_mfa_site: Any) -> None:
+    """The account has no second factor (the password is every factor it has): the new password, then the
+    session and the enrollment, which no longer asks for anything but the factor."""
+    site: MfaSite = make_mfa_site(mode="required")
+    email = create_user_with_outdated_password(site.slug)
+    with requests.Session() as browser:
+        page = asked_for_new_password(password_step(browser, as_user(site, email, OUTDATED_PASSWORD)))
+        assert "mfa/enroll" not in page.html and "gh_session" not in browser.cookies
+        choice = post_form(browser, site, page, STEP, {"password": strong_password()})
+        assert choice.status_code == 200 and "mfa/enroll/totp" in choice.text, choice.text[:800]
+        assert "gh_session" in browser.cookies
+        # Signed in with the password only: still no code without the factor.
+        silent = site.provider().authorize(browser, site.params(prompt="none"))
+        assert query_params(silent.headers["Location"])["error"] == "interaction_required"
+    assert [e.details.get("method") for e in events(site, user_id_of(site, email), "signin.success")] == ["pwd"]
