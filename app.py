@@ -396,6 +396,13 @@ def mfa_challenge(tenant: str) -> Response:
     return view(mfa_challenge_endpoint)(app.current_request, tenant)
 
 
+@app.route("/t/{tenant}/login/new-password", methods=["POST"], content_types=BODY_TYPES)
+def login_new_password(tenant: str) -> Response:
+    from chalicelib.web.oidc.new_password import new_password_endpoint
+
+    return view(new_password_endpoint)(app.current_request, tenant)
+
+
 @app.route("/t/{tenant}/mfa/continue", methods=["POST"], content_types=BODY_TYPES)
 def mfa_continue(tenant: str) -> Response:
     from chalicelib.web.mfa.account import continue_endpoint as mfa_continue_endpoint

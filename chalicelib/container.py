@@ -424,7 +424,7 @@ def mfa() -> MfaService:
 def password_changer() -> PasswordChanger:
     from chalicelib.services.authentication import PasswordChanger
 
-    return PasswordChanger(_credential_repository())
+    return PasswordChanger(_credential_repository(), audit())
 
 
 @cache

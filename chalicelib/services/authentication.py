@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from chalicelib.core import clock
 from chalicelib.core.digests import secret_digest
-from chalicelib.core.entities import User
+from chalicelib.core.entities import AuditOutcome, User
 from chalicelib.core.errors import AccountDisabled, AccountNotVerified, InvalidCredentials, RateLimited
 from chalicelib.core.ids import TenantId
 from chalicelib.core.ports import CredentialRepository, ThrottleRepository, UserRepository
 from chalicelib.core.risk import RiskProfile
 from chalicelib.core.settings import EffectiveSettings
+from chalicelib.services.audit import SYSTEM, AuditService, Origin
 from chalicelib.services.passwords import hash_password, needs_rehash, verify_password
 
 WINDOW_SECONDS = 900
@@ -96,11 +97,13 @@ class PasswordAuthenticator:
             unverified = AccountNotVerified()
             unverified.user_id = login.user_id
             raise unverified
-        if login.password_hash and needs_rehash(login.password_hash):
-            self._credentials.set_password_hash(tenant_id, login.email, hash_password(password))
+        stored_hash = login.password_hash
+        if stored_hash and needs_rehash(stored_hash):
+            stored_hash = hash_password(password)
+            self._credentials.set_password_hash(tenant_id, login.email, stored_hash)
         return PasswordAuthentication(
             user=user,
-            password_version=password_version(login.password_hash),
+            password_version=password_version(stored_hash),  # of the hash now stored (after a rehash: the new one)
             account_failures=_recent_failures(throttles.get(email_subject), now),
             ip_failures=_recent_failures(throttles.get(ip_subject), now),
             risk_profile=risk_profile,
@@ -150,24 +153,69 @@ def is_outdated(password: str, policy: dict[str, object], email: str) -> bool:
 
 
 class PasswordChanger:
-    """A required password change right after sign-in (native API ``new_password_required``)."""
+    """A required password change right after sign-in (native API ``new_password_required``, the hosted login's
+    "Choose a new password" page): recorded as ``account.password_changed`` (``reason: outdated``), or
+    ``account.password_change_failed`` with its reason."""
 
-    def __init__(self, credentials: CredentialRepository) -> None:
+    def __init__(self, credentials: CredentialRepository, audit: AuditService | None = None) -> None:
         self._credentials = credentials
+        self._audit = audit
 
     def replace_outdated(
-        self, tenant_id: TenantId, user: User, new_password: str, *, version: str, settings: EffectiveSettings
+        self,
+        tenant_id: TenantId,
+        user: User,
+        new_password: str,
+        *,
+        version: str,
+        settings: EffectiveSettings,
+        origin: Origin | None = None,
     ) -> None:
-        """Set ``new_password`` (checked by the full policy) if the password is still the one signed in with;
-        CodeInvalid otherwise (it was changed meanwhile, or this step was used already)."""
+        """Set ``new_password`` (checked by the full policy, and not the current one) if the password is still the
+        one signed in with; CodeInvalid otherwise (it was changed meanwhile, or this step was used already)."""
         from chalicelib.core.digests import constant_time_equals
         from chalicelib.core.errors import CodeInvalid, InvalidInput
         from chalicelib.services.password_policy import check_new_password
 
         login = self._credentials.get_password_login(tenant_id, user.email)
-        if login is None or not constant_time_equals(password_version(login.password_hash), version):
+        if login is None or not version or not constant_time_equals(password_version(login.password_hash), version):
+            self._note(tenant_id, user, origin, "account.password_change_failed", reason="stale")
             raise CodeInvalid(detail="password changed since sign-in")
-        checked = check_new_password(new_password, settings.section("password_policy"), email=user.email)
-        if verify_password(login.password_hash, checked):
-            raise InvalidInput("Choose a password different from the current one.", fields={"password": "unchanged"})
+        inputs = [str(v) for v in user.profile.values() if isinstance(v, str)]
+        try:
+            checked = check_new_password(
+                new_password, settings.section("password_policy"), email=user.email, user_inputs=inputs
+            )
+            if verify_password(login.password_hash, checked):
+                raise InvalidInput(
+                    "Choose a password different from the current one.", fields={"password": "unchanged"}
+                )
+        except InvalidInput as error:
+            reason = "unchanged" if error.fields.get("password") == "unchanged" else "weak_password"
+            self._note(tenant_id, user, origin, "account.password_change_failed", reason=reason)
+            raise
         self._credentials.set_password_hash(tenant_id, user.email, hash_password(checked))
+        self._note(tenant_id, user, origin, "account.password_changed", reason="outdated", outcome="success")
+
+    def _note(
+        self,
+        tenant_id: TenantId,
+        user: User,
+        origin: Origin | None,
+        action: str,
+        *,
+        reason: str,
+        outcome: AuditOutcome = "failure",
+    ) -> None:
+        if self._audit is None:
+            return
+        event = self._audit.about_user(
+            tenant_id,
+            user.user_id,
+            action,
+            origin or SYSTEM,
+            node_id=user.tier_node_id,
+            outcome=outcome,
+            details={"reason": reason},
+        )
+        self._audit.append_after(event)

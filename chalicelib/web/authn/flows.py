@@ -292,7 +292,12 @@ def new_password_step(http: HttpRequest, tenant: str) -> HttpResponse:
     new_password = _text(data, "new_password", limit=1024)
     try:
         container.password_changer().replace_outdated(
-            tenant_id, user, new_password, version=str(claims.get("pwv", "")), settings=settings
+            tenant_id,
+            user,
+            new_password,
+            version=str(claims.get("pwv", "")),
+            settings=settings,
+            origin=origin_of(http, client.client_id),
         )
     except InvalidInput as error:
         raise InvalidInput(error.public, fields={"new_password": error.fields.get("password", "invalid")}) from error

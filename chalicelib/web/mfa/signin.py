@@ -88,16 +88,41 @@ def after_first_factor(
     method: str = "pwd",
     risk: str = "allow",
     carry: dict[str, Any] | None = None,
+    pwv: str | None = None,
 ) -> HttpResponse | None:
     """None when the first factor (``amr``: the password, or a federated sign-in with what the upstream asserted)
     is enough; else the challenge page or, without a factor, enrollment. ``risk`` is the risk engine's decision;
-    ``carry`` travels in the sealed challenge state to the end of the sign-in."""
+    ``carry`` travels in the sealed challenge state to the end of the sign-in. ``pwv``: the version of a password
+    the policy now refuses, to be replaced once every factor is proven (``web.oidc.new_password``), before the
+    session exists."""
     step = decide_step(http, tenant_id, user, amr, acr_values(request), settings, risk)
+    pending = {"uid": user.user_id, "amr": list(amr), "at": clock.now(), "sid": None, **(carry or {})}
+    if step.action == "challenge":
+        if pwv:
+            pending["pwv"] = pwv
+        return start_challenge(http, tenant_id, client, request.to_params(), user, pending, settings)
+    if pwv:  # the password is every factor this sign-in needs (or the account has): replace it first
+        from chalicelib.web.oidc.new_password import ask_new_password
+
+        pending.update(pwv=pwv, m=method, next=step.action)
+        return ask_new_password(http, tenant_id, client, request, user, pending, settings)
     if step.action == "none":
         return None
-    if step.action == "challenge":
-        pending = {"uid": user.user_id, "amr": list(amr), "at": clock.now(), "sid": None, **(carry or {})}
-        return start_challenge(http, tenant_id, client, request.to_params(), user, pending, settings)
+    return password_session_then_enrollment(http, tenant_id, client, request, user, settings, amr=amr, method=method)
+
+
+def password_session_then_enrollment(
+    http: HttpRequest,
+    tenant_id: TenantId,
+    client: Client,
+    request: AuthorizationRequest,
+    user: User,
+    settings: EffectiveSettings,
+    *,
+    amr: tuple[str, ...],
+    method: str,
+) -> HttpResponse:
+    """A factor is needed but the account has none: a session with the first factor only, then enrollment."""
     context = sign_in_context(http, client.client_id)
     session, cookie_value = container.sessions().start(
         tenant_id,
@@ -110,7 +135,7 @@ def after_first_factor(
     )
     container.sessions().store(session)
     activity = container.sign_in_activity()
-    activity.record(activity.success_event(tenant_id, user, context, amr=amr, method="pwd"))
+    activity.record(activity.success_event(tenant_id, user, context, amr=amr, method=method))
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
     cookies = [cookie, device_cookie(tenant_id, context, user.user_id)]
     return enrollment_choice(http, tenant_id, client, request, settings, cookies=cookies)
@@ -345,10 +370,22 @@ def _finish(
     amr: tuple[str, ...],
     settings: EffectiveSettings,
     cookies: list[str],
+    *,
+    method: str = "mfa",
 ) -> HttpResponse:
+    """``method``: how the sign-in was made, for its ``signin.success`` event (``mfa``: a first factor and a second
+    one; ``passkey``: passwordless; ``pwd``: the password alone, after a required password change)."""
     sessions = container.sessions()
     session_id = pending.get("sid")
     new_session = not session_id
+    if new_session and pending.get("pwv") and client is not None and request is not None:
+        from chalicelib.web.oidc.new_password import ask_new_password
+
+        # Every factor is proven: the password the policy now refuses is replaced before the session exists.
+        asked = {**pending, "amr": list(amr), "m": method, "next": "none"}
+        response = ask_new_password(http, tenant_id, client, request, user, asked, settings)
+        response.cookies.extend(cookies)
+        return response
     context = sign_in_context(http, _client_id(client))
     events = []
     history = None  # the user's risk history remembering a new sign-in (a step-up of a session adds none)
@@ -370,7 +407,7 @@ def _finish(
         cookies.append(session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds"))))
         cookies.append(device_cookie(tenant_id, context, user.user_id))
         risk_details, history = risk_gate.completed_sign_in(http, tenant_id, client, user, pending, amr)
-        event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method="mfa")
+        event = container.sign_in_activity().success_event(tenant_id, user, context, amr=amr, method=method)
         events.append(risk_gate.with_details(event, risk_details))
     if client is None or request is None:
         if new_session:

@@ -114,7 +114,8 @@ def _signed_in(
 
     amr = webauthn.PASSWORDLESS_AMR
     pending = {"uid": user.user_id, "amr": list(amr), "at": clock.now(), "sid": None, **gated.carry()}
-    return finish_sign_in(http, tenant_id, client, request, user, pending, amr, settings, list(gated.cookies))
+    cookies = list(gated.cookies)
+    return finish_sign_in(http, tenant_id, client, request, user, pending, amr, settings, cookies, method="passkey")
 
 
 class _Refusal:

@@ -7,6 +7,7 @@ from chalicelib.core.entities import Client, User
 from chalicelib.core.errors import AccountDisabled, AccountNotVerified, InvalidCredentials, InvalidInput, RateLimited
 from chalicelib.core.federation import discover_by_email
 from chalicelib.core.ids import TenantId
+from chalicelib.services.authentication import is_outdated
 from chalicelib.web.errors import AccessDenied, page_endpoint
 from chalicelib.web.federation import flow as federation_flow
 from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
@@ -109,8 +110,18 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
         container.account_deletion().cancel(tenant_id, result.user)  # signing in cancels a requested deletion
     from chalicelib.web.mfa.signin import after_first_factor
 
+    # A password the policy now refuses is replaced once every factor is proven (cheap checks, no request).
+    outdated = is_outdated(password, settings.section("password_policy"), result.user.email)
     second_factor = after_first_factor(
-        http, tenant_id, client, request, result.user, settings, risk=gated.decision, carry=gated.carry()
+        http,
+        tenant_id,
+        client,
+        request,
+        result.user,
+        settings,
+        risk=gated.decision,
+        carry=gated.carry(),
+        pwv=result.password_version if outdated else None,
     )
     if second_factor is not None:
         second_factor.cookies.extend(gated.cookies)

@@ -619,3 +619,10 @@ from chalicelib.web.pages.i18n_passkeys import PASSKEY_MESSAGES  # noqa: E402
 
 for _locale, _entries in PASSKEY_MESSAGES.items():
     MESSAGES[_locale].update(_entries)
+
+
+# The hosted login's "Choose a new password" step (a password the policy now refuses).
+from chalicelib.web.pages.i18n_new_password import NEW_PASSWORD_MESSAGES  # noqa: E402
+
+for _locale, _entries in NEW_PASSWORD_MESSAGES.items():
+    MESSAGES[_locale].update(_entries)

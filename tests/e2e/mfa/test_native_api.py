@@ -14,6 +14,7 @@ import requests
 from tests.e2e.mfa.conftest import MfaSite, callback, enroll_totp, outbox_code, password_step, totp_now
 from tests.e2e.mfa.test_delivered_codes import enroll_sms
 from tests.support.oidc_client import jwt_claims, pkce_pair
+from tests.support.outdated_password import OUTDATED_PASSWORD, make_password_outdated
 
 pytestmark = pytest.mark.stack
 APP_REDIRECT = "com.example.shop:/callback"
@@ -253,22 +254,15 @@ def test_registration_and_recovery_are_in_the_same_api(
 
 
 def test_a_required_password_change_comes_after_the_second_factor(site: MfaSite, clock: Any) -> None:
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    tenant_id = TenantId(site.slug)
-    email = f"old-{uuid.uuid4().hex[:8]}@example.org"
-    settings = container.tenants().effective(tenant_id)
-    container.accounts().create_user(tenant_id, email=email, password="qwertyuiop", verified=True, settings=settings)
-    mfa_user = MfaSite(
-        site.base, site.slug, site.client_id, site.client_secret, site.redirect_uri, email, "qwertyuiop", ""
-    )
+    # TOTP enrolled in the hosted pages first (they too would ask for a new password), then the password outdated.
     with requests.Session() as browser:
-        callback(password_step(browser, mfa_user), mfa_user)
-        secret, _, _ = enroll_totp(browser, mfa_user, clock)
+        callback(password_step(browser, site), site)
+        secret, _, _ = enroll_totp(browser, site, clock)
+    make_password_outdated(site.slug, site.email)
+    email = site.email
     app = App(site, native_client(site))
     # The password alone (all an attacker may have) cannot change the password: the second factor comes first.
-    choice = app.password(email, "qwertyuiop").json()
+    choice = app.password(email, OUTDATED_PASSWORD).json()
     assert choice["next"]["type"] == "mfa_choice"
     forged = app.step("new_password", choice["flow_token"], new_password=f"Harbor-{secrets.token_hex(3)}-violet")
     assert forged.json()["error"] == "invalid_flow"
@@ -279,3 +273,9 @@ def test_a_required_password_change_comes_after_the_second_factor(site: MfaSite,
     done = app.step("new_password", asked["flow_token"], new_password=f"Harbor-{secrets.token_hex(3)}-violet-map")
     assert done.status_code == 200, done.text
     assert jwt_claims(app.tokens(done.json())["id_token"])["amr"] == ["pwd", "otp", "mfa"]
+    # Recorded like the hosted step's change (with the app's client id).
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    changed, _ = container.audit().list(TenantId(site.slug), action="account.password_changed", subject=site.user_id)
+    assert [(e.details.get("reason"), e.details.get("client_id")) for e in changed] == [("outdated", app.client_id)]

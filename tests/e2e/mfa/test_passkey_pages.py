@@ -168,6 +168,12 @@ def test_passwordless_sign_in_on_the_login_page(
     assert claims["amr"] == ["hwk", "user", "mfa"] and claims["acr"] == "urn:gatehouse:loa:2"
     assert claims["sub"] == site.user_id
     assert ("webauthn", "success") in mfa_events(site, "mfa.challenge_passed")
+    # The sign-in activity says how: a passkey, not a password and a second factor.
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    sign_ins, _ = container.audit().list(TenantId(site.slug), action="signin.success", subject=site.user_id)
+    assert (sign_ins[0].details["method"], sign_ins[0].details["amr"]) == ("passkey", "hwk user mfa")
 
     # The same assertion again (the challenge was single-use): the login page with its error.
     replay = post(browser, site.url("login"), {**fields, "credential": assertion})
