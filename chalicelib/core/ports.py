@@ -99,7 +99,10 @@ class CredentialRepository(Protocol):
     ) -> tuple[PasswordLogin | None, dict[str, dict[str, int]]]:
         """The login record and the named throttle counters, in one round trip."""
 
-    def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None: ...
+    def set_password_hash(
+        self, tenant_id: TenantId, email: str, password_hash: str, *, replaces: str | None = None
+    ) -> bool:
+        """Store a new hash; with ``replaces``, only while the stored hash is still that one (False otherwise)."""
 
 
 class ProvisioningRepository(Protocol):

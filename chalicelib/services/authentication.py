@@ -194,7 +194,11 @@ class PasswordChanger:
             reason = "unchanged" if error.fields.get("password") == "unchanged" else "weak_password"
             self._note(tenant_id, user, origin, "account.password_change_failed", reason=reason)
             raise
-        self._credentials.set_password_hash(tenant_id, user.email, hash_password(checked))
+        if not self._credentials.set_password_hash(
+            tenant_id, user.email, hash_password(checked), replaces=login.password_hash
+        ):  # a concurrent change (or this very step, posted twice at once) came first
+            self._note(tenant_id, user, origin, "account.password_change_failed", reason="stale")
+            raise CodeInvalid(detail="password changed since sign-in")
         self._note(tenant_id, user, origin, "account.password_changed", reason="outdated", outcome="success")
 
     def _note(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.core.entities import PasswordLogin, User
 from chalicelib.core.errors import AlreadyExists
@@ -165,6 +165,17 @@ class DynamoCredentialRepository:
         return login, throttles
 
     @translate_errors
-    def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None:
+    def set_password_hash(
+        self, tenant_id: TenantId, email: str, password_hash: str, *, replaces: str | None = None
+    ) -> bool:
         item = EmailLoginItem(keys.email_login(tenant_id, normalize_email(email)), LOGIN)
-        item.update(actions=[EmailLoginItem.password_hash.set(password_hash)], condition=MainItem.pk.exists())
+        condition = MainItem.pk.exists()
+        if replaces is not None:
+            condition &= EmailLoginItem.password_hash == replaces
+        try:
+            item.update(actions=[EmailLoginItem.password_hash.set(password_hash)], condition=condition)
+        except UpdateError as error:
+            if replaces is not None and is_condition_failure(error):
+                return False
+            raise
+        return True

@@ -69,6 +69,27 @@ def test_twenty_concurrent_registrations_of_one_email_create_one_account(tenant:
     assert container.accounts().find_by_email(tid, "race@example.com").user_id == created[0].user_id
 
 
+def test_a_conditional_password_replacement_lands_once(tenant: str) -> None:
+    """Eight concurrent replacements of the same stored hash: exactly one lands (the outdated-password step)."""
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+    from chalicelib.storage.users_repository import DynamoCredentialRepository
+
+    tid = TenantId(tenant)
+    settings = container.tenants().effective(tid)
+    container.accounts().create_user(tid, email="swap@example.com", password="Original-pass-9!", settings=settings)
+    repository = DynamoCredentialRepository()
+    login = repository.get_password_login(tid, "swap@example.com")
+    assert login is not None
+    results = _race(
+        8, lambda i: repository.set_password_hash(tid, "swap@example.com", f"hash-{i}", replaces=login.password_hash)
+    )
+    assert sorted(results, key=str) == [False] * 7 + [True]
+    stored = repository.get_password_login(tid, "swap@example.com")
+    assert stored is not None and stored.password_hash == f"hash-{results.index(True)}"
+    assert not repository.set_password_hash(tid, "swap@example.com", "late", replaces=login.password_hash)
+
+
 def test_a_slug_guard_failure_writes_nothing(tenant: str) -> None:
     from chalicelib import container
     from chalicelib.core.errors import AlreadyExists, InvalidInput

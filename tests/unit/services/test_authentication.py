@@ -46,8 +46,13 @@ class Store(MemoryThrottles):
         found = {s: self.state(tenant_id, s) for s in throttle_subjects}
         return login, {s: state for s, state in found.items() if state is not None}
 
-    def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None:
+    def set_password_hash(
+        self, tenant_id: TenantId, email: str, password_hash: str, *, replaces: str | None = None
+    ) -> bool:
+        if replaces is not None and replaces != self.hash:
+            return False
         self.hash = password_hash
+        return True
 
 
 @pytest.fixture

@@ -46,9 +46,14 @@ class Logins(MemoryThrottles):
     ) -> tuple[PasswordLogin | None, dict[str, dict[str, int]]]:
         return self.get_password_login(tenant_id, email), {}
 
-    def set_password_hash(self, tenant_id: TenantId, email: str, password_hash: str) -> None:
+    def set_password_hash(
+        self, tenant_id: TenantId, email: str, password_hash: str, *, replaces: str | None = None
+    ) -> bool:
+        if replaces is not None and replaces != self.hash:
+            return False
         self.hash = password_hash
         self.writes += 1
+        return True
 
     def get(self, tenant_id: TenantId, user_id: UserId) -> User | None:
         return USER
@@ -145,3 +150,23 @@ def test_the_version_is_of_the_hash_stored_after_a_rehash_at_sign_in() -> None:
     service, _ = changer(logins)
     service.replace_outdated(TENANT, USER, STRONG, version=result.password_version, settings=SETTINGS)
     assert verify_password(logins.hash, STRONG)
+
+
+def test_a_change_that_lands_between_the_check_and_the_write_wins_alone() -> None:
+    """Two posts of the step at once: both pass the version check, only the first write lands (conditional on the
+    hash that was read), the second is refused as stale."""
+    logins = Logins("qwertyuiop")
+    service, events = changer(logins)
+    version = password_version(logins.hash)
+    read = logins.get_password_login
+
+    def read_then_lose_the_race(tenant_id: TenantId, email: str) -> PasswordLogin | None:
+        login = read(tenant_id, email)
+        logins.hash = hash_password(f"{STRONG}-other")  # the concurrent request's write
+        return login
+
+    logins.get_password_login = read_then_lose_the_race  # type: ignore[method-assign]
+    with pytest.raises(CodeInvalid):
+        service.replace_outdated(TENANT, USER, STRONG, version=version, settings=SETTINGS, origin=ORIGIN)
+    assert verify_password(logins.hash, f"{STRONG}-other") and logins.writes == 0
+    assert events.outcomes() == [("account.password_change_failed", "failure", "stale")]
