@@ -83,9 +83,16 @@ class UpstreamOidcService:
     # --- front channel ------------------------------------------------------------------------------------------
 
     def authorization_url(
-        self, integration: IdentityProvider, *, state: str, redirect_uri: str, login_hint: str | None
+        self,
+        integration: IdentityProvider,
+        *,
+        state: str,
+        redirect_uri: str,
+        login_hint: str | None,
+        fresh: bool = False,
     ) -> tuple[str, dict[str, str]]:
-        """(URL to send the browser to, what the login keeps: nonce and PKCE verifier)."""
+        """(URL to send the browser to, what the login keeps: nonce and PKCE verifier). ``fresh`` asks for a new
+        authentication (``prompt=login``, ``max_age=0``) and keeps when (``fresh_since``) for ``redeem`` to check."""
         oidc = integration.oidc
         if oidc is None:
             raise DependencyUnavailable(detail="not an OIDC integration")
@@ -103,9 +110,13 @@ class UpstreamOidcService:
         }
         if login_hint:
             params["login_hint"] = login_hint
+        kept = {"nonce": nonce, "code_verifier": verifier}
+        if fresh:
+            params.update(prompt="login", max_age="0")
+            kept["fresh_since"] = str(clock.now())
         endpoint = str(document["authorization_endpoint"])
         url = f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
-        return url, {"nonce": nonce, "code_verifier": verifier}
+        return url, kept
 
     # --- back channel -------------------------------------------------------------------------------------------
 
@@ -134,6 +145,11 @@ class UpstreamOidcService:
         claims = self.validate_id_token(
             integration, document, id_token, nonce=protocol_state.get("nonce", ""), access_token=access_token
         )
+        fresh_since = protocol_state.get("fresh_since")
+        if fresh_since is not None:  # OIDC Core §3.1.2.1 max_age: auth_time is REQUIRED and must be this sign-in's
+            auth_time = claims.get("auth_time")
+            if not isinstance(auth_time, int) or auth_time < int(fresh_since) - SKEW_SECONDS:
+                raise UpstreamTokenInvalid(detail="a fresh sign-in was requested; auth_time is missing or older")
         attributes = {k: v for k, v in claims.items() if k not in ("aud", "nonce", "at_hash", "c_hash")}
         if access_token and any(source not in claims for source in integration.mapping().values()):
             attributes = {**self._userinfo(document, access_token, str(claims["sub"])), **attributes}

@@ -156,8 +156,10 @@ class SamlTestIdP:
         audience: str | None = None,
         block_cipher: str = AES256_CBC,
         key_transport: str = RSA_OAEP_MGF1P,
+        authn_instant: int | None = None,
     ) -> str:
-        """A signed (and optionally encrypted: ``block_cipher`` / ``key_transport``) Response, as XML text."""
+        """A signed (and optionally encrypted: ``block_cipher`` / ``key_transport``) Response, as XML text;
+        ``authn_instant`` (epoch seconds) backdates the AuthnStatement (an IdP reusing an earlier session)."""
         user = user or User()
         name_id = saml.NameID(format=user.name_id_format, text=user.name_id)
         kwargs: dict[str, Any] = {}
@@ -178,7 +180,11 @@ class SamlTestIdP:
                 destination=acs_url,
                 sp_entity_id=audience or sp_entity_id,
                 name_id=name_id,
-                authn={"class_ref": saml.AUTHN_PASSWORD_PROTECTED, "authn_auth": self.entity_id},
+                authn={
+                    "class_ref": saml.AUTHN_PASSWORD_PROTECTED,
+                    "authn_auth": self.entity_id,
+                    **({"authn_instant": authn_instant} if authn_instant is not None else {}),
+                },
                 sign_response=sign_response,
                 sign_assertion=sign_assertion,
                 sign_alg=sign_alg,

@@ -8,9 +8,10 @@ to the URL the protocol returns. A protocol is a module named in ``PROTOCOLS`` (
 pysaml2 never loads at cold start) with::
 
     def prepare(tenant_id: TenantId, integration: IdentityProvider, login_id: str,
-                login_hint: str | None) -> tuple[str, dict[str, str]]:
+                login_hint: str | None, *, fresh: bool = False) -> tuple[str, dict[str, str]]:
         '''(URL to send the browser to, protocol state kept with the login), e.g. the AuthnRequest redirect
-        with RelayState=login_id and {"request_id": <AuthnRequest ID>}; OIDC: state=login_id, nonce, verifier.'''
+        with RelayState=login_id and {"request_id": <AuthnRequest ID>}; OIDC: state=login_id, nonce, verifier.
+        ``fresh``: the upstream must authenticate the user anew (state ``fresh_since``, checked on return).'''
 
 An integration whose kind has no protocol module is not offered (not on the login page, ``?idp=`` unknown).
 
@@ -60,7 +61,13 @@ PROTOCOLS: dict[str, str] = {
 
 class ProtocolModule(Protocol):
     def prepare(
-        self, tenant_id: TenantId, integration: IdentityProvider, login_id: str, login_hint: str | None
+        self,
+        tenant_id: TenantId,
+        integration: IdentityProvider,
+        login_id: str,
+        login_hint: str | None,
+        *,
+        fresh: bool = False,
     ) -> tuple[str, dict[str, str]]: ...
 
 
@@ -91,10 +98,13 @@ def begin(
     *,
     login_hint: str | None = None,
 ) -> HttpResponse:
-    """Send the browser to ``integration`` for the pending authorization request."""
+    """Send the browser to ``integration`` for the pending authorization request. ``prompt=login`` (or
+    ``max_age=0``) asks the upstream for a fresh sign-in too (OIDC ``prompt=login``, SAML ``ForceAuthn``), and the
+    answer must show one (``fresh_since`` in the protocol state)."""
     csrf, csrf_cookie = signin_flow.csrf_token(http)
     login_id = new_id()
-    url, state = protocol_for(integration.kind).prepare(tenant_id, integration, login_id, login_hint)
+    fresh = "login" in request_params.get("prompt", ()) or request_params.get("max_age") == 0
+    url, state = protocol_for(integration.kind).prepare(tenant_id, integration, login_id, login_hint, fresh=fresh)
     container.federation().start(
         tenant_id, login_id, integration, client.tier_node_id, request_params, secret_digest(csrf), state
     )

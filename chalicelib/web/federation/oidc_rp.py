@@ -29,10 +29,14 @@ MAX_PARAM = 2048
 
 
 def prepare(
-    tenant_id: TenantId, integration: IdentityProvider, login_id: str, login_hint: str | None
+    tenant_id: TenantId, integration: IdentityProvider, login_id: str, login_hint: str | None, *, fresh: bool = False
 ) -> tuple[str, dict[str, str]]:
     return container.upstream_oidc().authorization_url(
-        integration, state=login_id, redirect_uri=oidc_callback_url(tenant_id, integration.name), login_hint=login_hint
+        integration,
+        state=login_id,
+        redirect_uri=oidc_callback_url(tenant_id, integration.name),
+        login_hint=login_hint,
+        fresh=fresh,
     )
 
 

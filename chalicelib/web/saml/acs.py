@@ -15,13 +15,14 @@ import logging
 from chalicelib import container
 from chalicelib.core.errors import CodeInvalid, DomainError
 from chalicelib.core.federation import IdentityProvider
+from chalicelib.core.saml import SamlIdentity
 from chalicelib.services.audit import Actor
 from chalicelib.web.errors import SamlError, saml_endpoint
 from chalicelib.web.federation import flow
 from chalicelib.web.http import HttpRequest, HttpResponse, single
 from chalicelib.web.oidc.pages import error_page
 from chalicelib.web.saml.integrations import saml_integration
-from chalicelib.web.saml.protocol import upstream_identity
+from chalicelib.web.saml.protocol import check_fresh, upstream_identity
 from chalicelib.web.saml.responses import accept_response
 
 log = logging.getLogger("gatehouse.saml")
@@ -41,7 +42,7 @@ def _acs(http: HttpRequest, tenant: str, idp: str) -> HttpResponse:
             login_id = flow.begin_unsolicited(integration.tenant_id, integration)
         else:
             login_id = str(accepted.flow.get("login_id", ""))
-            _check_pending_login(integration, login_id, relay_state, accepted.identity.in_response_to)
+            _check_pending_login(integration, login_id, relay_state, accepted.identity)
     except (SamlError, DomainError) as error:
         _record_rejection(http, integration, error)
         raise
@@ -49,18 +50,19 @@ def _acs(http: HttpRequest, tenant: str, idp: str) -> HttpResponse:
 
 
 def _check_pending_login(
-    integration: IdentityProvider, login_id: str, relay_state: str | None, in_response_to: str | None
+    integration: IdentityProvider, login_id: str, relay_state: str | None, identity: SamlIdentity
 ) -> None:
     """The login our (now consumed) request was issued for still waits for exactly this answer; RelayState, if
-    the IdP sent it back, names the same login."""
+    the IdP sent it back, names the same login; a ForceAuthn request was answered by a fresh authentication."""
     if relay_state is not None and (len(relay_state) > MAX_RELAY_STATE or relay_state != login_id):
         raise SamlError("relay_state_mismatch", "RelayState does not name the login this request was issued for")
     try:
         login = container.federation().pending(integration.tenant_id, login_id, integration.name)
     except CodeInvalid as error:
         raise SamlError("request_unknown", "the login this request was issued for is no longer waiting") from error
-    if login.protocol_state.get("request_id") != in_response_to:
+    if login.protocol_state.get("request_id") != identity.in_response_to:
         raise SamlError("request_unknown", "the pending login waits for another request")
+    check_fresh(login.protocol_state, identity)
 
 
 def _record_rejection(http: HttpRequest, integration: IdentityProvider, error: Exception) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalicelib.core import clock
 from chalicelib.core.federation import IdentityProvider, UpstreamIdentity
 from chalicelib.core.ids import TenantId
-from chalicelib.core.saml import SamlIdentity
+from chalicelib.core.saml import CLOCK_SKEW_SECONDS, SamlIdentity
 from chalicelib.web.errors import SamlError
 from chalicelib.web.saml.authn_requests import redirect_to_idp
 from chalicelib.web.saml.integrations import config_of
@@ -31,12 +31,27 @@ PASSWORD_CONTEXTS = frozenset(
 
 
 def prepare(
-    tenant_id: TenantId, integration: IdentityProvider, login_id: str, login_hint: str | None
+    tenant_id: TenantId, integration: IdentityProvider, login_id: str, login_hint: str | None, *, fresh: bool = False
 ) -> tuple[str, dict[str, str]]:
-    """(the IdP redirect carrying our signed AuthnRequest, {"request_id": its ID}) for the pending login."""
+    """(the IdP redirect carrying our signed AuthnRequest, {"request_id": its ID}) for the pending login; a
+    ``fresh`` one carries ``ForceAuthn="true"`` and the time it was sent (``fresh_since``)."""
     config = config_of(integration)
-    url, request_id = redirect_to_idp(config, {"login_id": login_id}, relay_state=login_id)
-    return url, {"request_id": request_id}
+    url, request_id = redirect_to_idp(config, {"login_id": login_id}, relay_state=login_id, force_authn=fresh)
+    return url, {"request_id": request_id, **({"fresh_since": str(clock.now())} if fresh else {})}
+
+
+def check_fresh(protocol_state: dict[str, str], identity: SamlIdentity) -> None:
+    """A ForceAuthn request must be answered by an authentication made after it (SAML core §3.4.1: the IdP
+    MUST authenticate the presenter directly rather than rely on a previous security context)."""
+    since = protocol_state.get("fresh_since")
+    if since is None:
+        return
+    if identity.authn_instant is None or identity.authn_instant < int(since) - CLOCK_SKEW_SECONDS:
+        raise SamlError(
+            "stale_authentication",
+            "ForceAuthn was requested but the AuthnInstant is older than the request",
+            public="Your identity provider did not ask you to sign in again. Please try again.",
+        )
 
 
 def upstream_identity(integration: IdentityProvider, identity: SamlIdentity) -> UpstreamIdentity:

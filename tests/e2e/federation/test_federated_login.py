@@ -318,3 +318,24 @@ def test_a_login_of_one_tenant_cannot_be_completed_through_another(bed: Bed, liv
     crossed = walker.get(callback.replace(f"/t/{bed.tenant}/", f"/t/{other.tenant}/"))
     assert crossed.status_code == 400  # the login id is unknown in the other tenant
     assert code_of(bed, walker.follow(walker.get(callback)))
+
+
+def test_prompt_login_makes_the_upstream_ask_for_the_password_again(bed: Bed, clock: Any) -> None:
+    """A relying party's ``prompt=login`` reaches the upstream as ``prompt=login``/``max_age=0``: with sessions at
+    both providers, the upstream still shows its login form, and the new sign-in's auth_time is checked."""
+    email, password = upstream_user(bed)
+    walker = Walker(bed)
+    first = _id_token(bed, walker.sign_in(bed.authorize_params(idp="up"), email, password))
+
+    clock.advance(120)
+    again = walker.get(f"{bed.issuer}/authorize?" + requests.compat.urlencode(bed.authorize_params(idp="up")))
+    assert again.status_code in (302, 303) and "code=" in again.headers["Location"]  # SSO: nobody asked anything
+    forced = walker.get(
+        f"{bed.issuer}/authorize?" + requests.compat.urlencode(bed.authorize_params(idp="up", prompt="login"))
+    )
+    upstream_request = query_params(forced.headers["Location"])
+    assert upstream_request["prompt"] == "login" and upstream_request["max_age"] == "0"
+    login_form = walker.follow(forced)
+    assert login_form.status_code == 200 and Page.parse(login_form).has_form("/login")  # despite its session
+    second = _id_token(bed, walker.follow(walker.upstream_login(login_form, email, password)))
+    assert second["sub"] == first["sub"] and second["auth_time"] >= first["auth_time"] + 120

@@ -281,3 +281,25 @@ def test_rejected_responses_show_an_error_page_are_audited_and_provision_nothing
     assert browser.get(integration["acs_url"]).status_code == 405
     oversize = browser.post_to_acs(integration["acs_url"], "A" * 60_004, relay_state)
     assert oversize.status_code == 413 and "oversize" in oversize.text
+
+
+def test_prompt_login_sends_force_authn_and_refuses_a_reused_idp_session(
+    demo: dict[str, Any], idp: SamlTestIdP, integration: dict[str, Any]
+) -> None:
+    """``prompt=login`` reaches the IdP as ``ForceAuthn="true"``; an answer whose AuthnInstant predates the request
+    (the IdP did not authenticate again) ends on the error page and signs nobody in; a fresh one signs in."""
+    user = _fresh_user()
+    browser = Browser(demo, idp)
+    url, verifier = _authorize(demo, idp=integration["name"], prompt="login")
+    to_idp = browser.get(url)
+    assert idp.receive_redirect(to_idp.headers["Location"]).force_authn == "true"
+    stale = browser.at_idp(to_idp, user, authn_instant=int(time.time()) - 3600)
+    assert stale.status_code == 400 and "did not ask you to sign in again" in stale.text
+    assert _user(user.name_id) is None
+
+    url, verifier = _authorize(demo, idp=integration["name"], prompt="login")
+    tokens = _tokens(demo, browser.follow(browser.at_idp(browser.get(url), user)), verifier)
+    assert jwt.get_unverified_claims(tokens["id_token"])["sub"] == _user(user.name_id).user_id
+    url, _ = _authorize(demo, idp=integration["name"])
+    plain = browser.session.get(url, allow_redirects=False, timeout=TIMEOUT)
+    assert "code=" in plain.headers["Location"]  # without prompt=login the session answers, no IdP round trip

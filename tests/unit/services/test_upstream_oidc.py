@@ -149,3 +149,37 @@ def test_claims_missing_from_the_id_token_come_from_userinfo_of_the_same_subject
     )
     assert identity.subject == "u1" and identity.attributes.get("email") == email
     assert identity.email_verified is (email is not None)
+
+
+def test_a_fresh_sign_in_is_asked_for_and_its_auth_time_checked() -> None:
+    """prompt=login downstream: the upstream is asked for prompt=login/max_age=0, and its ID token must carry an
+    auth_time from after the request (OIDC Core §3.1.2.1: auth_time is REQUIRED when max_age was sent)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from chalicelib.core import clock
+
+    http = FakeHttp()
+    service = UpstreamOidcService(http, Secrets())  # type: ignore[arg-type]
+    url, kept = service.authorization_url(
+        INTEGRATION, state="s-1", redirect_uri="https://rp/cb", login_hint=None, fresh=True
+    )
+    query = parse_qs(urlsplit(url).query)
+    assert query["prompt"] == ["login"] and query["max_age"] == ["0"]
+    assert int(kept["fresh_since"]) == clock.now()
+    plain_url, plain = service.authorization_url(
+        INTEGRATION, state="s-2", redirect_uri="https://rp/cb", login_hint=None
+    )
+    assert "prompt" not in parse_qs(urlsplit(plain_url).query) and "fresh_since" not in plain
+
+    state = {"nonce": "n-1", "code_verifier": "v-1", "fresh_since": kept["fresh_since"]}
+    since = int(kept["fresh_since"])
+    for auth_time in (None, since - 3600, "recent"):
+        http.token_answer = {"id_token": _sign(_claims(auth_time=auth_time))}
+        with pytest.raises(UpstreamTokenInvalid):
+            service.redeem(INTEGRATION, code="c", redirect_uri="https://rp/cb", protocol_state=state)
+    http.token_answer = {"id_token": _sign(_claims(auth_time=since + 1))}
+    identity = service.redeem(INTEGRATION, code="c", redirect_uri="https://rp/cb", protocol_state=state)
+    assert identity.authn_time == since + 1
+    http.token_answer = {"id_token": _sign(_claims(auth_time=since - 3600))}  # without the request: not checked
+    plain_state = {"nonce": "n-1", "code_verifier": "v-1"}
+    assert service.redeem(INTEGRATION, code="c", redirect_uri="https://rp/cb", protocol_state=plain_state).subject

@@ -71,3 +71,28 @@ def test_transient_name_ids_are_refused(sp: SpUnderTest) -> None:
     with pytest.raises(SamlError) as caught:
         protocol.upstream_identity(integration, identity)
     assert caught.value.reason == "transient_name_id"
+
+
+def test_a_fresh_sign_in_sends_force_authn_and_refuses_an_older_authn_instant(sp: SpUnderTest) -> None:
+    """prompt=login downstream: ForceAuthn="true" on the signed AuthnRequest, and an assertion whose AuthnInstant
+    predates the request (the IdP reused its session) is refused."""
+    from dataclasses import replace
+
+    from chalicelib.core import clock
+    from chalicelib.web.errors import SamlError
+
+    url, state = protocol.prepare(TENANT, integration_of(sp), "login-7", None, fresh=True)
+    request = sp.idp.receive_redirect(url)
+    assert request.force_authn == "true"
+    assert state == {"request_id": request.id, "fresh_since": str(clock.now())}
+    _, plain = protocol.prepare(TENANT, integration_of(sp), "login-8", None)
+    assert "fresh_since" not in plain
+
+    identity = accept_response(config_of(integration_of(sp)), sp.respond(None)).identity
+    since = int(state["fresh_since"])
+    protocol.check_fresh(state, replace(identity, authn_instant=since))
+    protocol.check_fresh(plain, replace(identity, authn_instant=since - 3600))  # nothing asked, nothing checked
+    for stale in (since - 3600, None):
+        with pytest.raises(SamlError) as refused:
+            protocol.check_fresh(state, replace(identity, authn_instant=stale))
+        assert refused.value.reason == "stale_authentication"
