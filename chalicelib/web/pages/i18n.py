@@ -619,3 +619,10 @@ from chalicelib.web.pages.i18n_passkeys import PASSKEY_MESSAGES  # noqa: E402
 
 for _locale, _entries in PASSKEY_MESSAGES.items():
     MESSAGES[_locale].update(_entries)
+
+
+# The admin dashboard page (hosted, token form + charts).
+from chalicelib.web.pages.i18n_dashboard import DASHBOARD_MESSAGES  # noqa: E402
+
+for _locale, _entries in DASHBOARD_MESSAGES.items():
+    MESSAGES[_locale].update(_entries)
