@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.demo import totp as totp_now
 from tests.support.oidc_client import Page, Provider, query_params, strip_query
 
 TIMEOUT = 15
@@ -97,12 +98,6 @@ def demo(live_server: str) -> dict[str, Any]:
     from tests.support.demo import seeded_demo
 
     return seeded_demo(live_server)
-
-
-def totp_now(secret: str, clock: Any) -> str:
-    import pyotp
-
-    return str(pyotp.TOTP(secret.replace(" ", "")).at(clock.now()))
 
 
 def post_form(
