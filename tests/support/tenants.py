@@ -85,3 +85,19 @@ def new_user(tenant: str, *, verified: bool = True, **profile: Any) -> E2EUser:
         profile=profile or None,
     )
     return E2EUser(email, password, str(created.user_id))
+
+
+ORGANIZATIONS = (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme"))
+
+
+def new_org_tree(prefix: str) -> tuple[str, str]:
+    """A customer tenant (``new_tenant``) holding the organizations acme and globex and acme's accounts east and
+    west, each slugged ``{name}-{tag}``; (tenant slug, tag)."""
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+
+    slug = new_tenant(prefix)
+    tag = slug[-8:]
+    for child, parent in ORGANIZATIONS:
+        container.tenants().create_child(TenantId(slug), f"{parent}-{tag}" if parent else None, f"{child}-{tag}")
+    return slug, tag

@@ -14,21 +14,14 @@ import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
 from tests.e2e.registration.conftest import token_link, wait_for_mail
+from tests.support.tenants import new_org_tree
 
 Api = Callable[..., requests.Response]
 
 
 @pytest.fixture(scope="module")
 def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    tag = uuid.uuid4().hex[:8]
-    slug = f"cg-{tag}"
-    container.tenants().create_customer(slug)
-    container.signing_keys().ensure_keys(TenantId(slug))
-    for child, parent in (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme")):
-        container.tenants().create_child(TenantId(slug), f"{parent}-{tag}" if parent else None, f"{child}-{tag}")
+    slug, tag = new_org_tree("cg")
     return {"tenant": slug, "tag": tag, "base": f"{live_server}/t/{slug}", "live": live_server}
 
 

@@ -15,6 +15,7 @@ import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
 from tests.support.oidc_client import Provider, pkce_pair
+from tests.support.tenants import new_org_tree
 
 Api = Callable[..., requests.Response]
 
@@ -26,13 +27,8 @@ def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
     from chalicelib import container
     from chalicelib.core.ids import TenantId
 
-    tag = uuid.uuid4().hex[:8]
-    slug = f"roles-{tag}"
-    container.tenants().create_customer(slug)
+    slug, tag = new_org_tree("roles")
     tenant_id = TenantId(slug)
-    container.signing_keys().ensure_keys(tenant_id)
-    for child, parent in (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme")):
-        container.tenants().create_child(tenant_id, f"{parent}-{tag}" if parent else None, f"{child}-{tag}")
     redirect = f"{live_server}/_local/callback"
     consoles = {}
     for at in ("root", "acme"):

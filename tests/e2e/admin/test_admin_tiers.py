@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
 from typing import Any
 
 import pytest
@@ -14,20 +13,13 @@ import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
 from tests.support.oidc_client import Page, Provider, pkce_pair
+from tests.support.tenants import new_org_tree
 
 
 @pytest.fixture
 def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
     """A fresh tenant: acme (organization) with accounts east and west, and a sibling organization globex."""
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    tag = uuid.uuid4().hex[:8]
-    slug = f"tiers2-{tag}"
-    container.tenants().create_customer(slug)
-    container.signing_keys().ensure_keys(TenantId(slug))
-    for child, parent in (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme")):
-        container.tenants().create_child(TenantId(slug), f"{parent}-{tag}" if parent else None, f"{child}-{tag}")
+    slug, tag = new_org_tree("tiers2")
     names = {n: f"{n}-{tag}" for n in ("acme", "globex", "east", "west")}
     return {"tenant": slug, "tag": tag, "base": f"{live_server}/t/{slug}/admin", "root": slug, **names}
 

@@ -15,22 +15,14 @@ import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
 from tests.support.oidc_client import Provider, pkce_pair
+from tests.support.tenants import new_org_tree
 
 
 @pytest.fixture(scope="module")
 def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
     """A fresh tenant: acme (organization) with accounts east and west, and a sibling organization globex."""
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    slug = f"users-{uuid.uuid4().hex[:8]}"
-    container.tenants().create_customer(slug)
-    container.signing_keys().ensure_keys(TenantId(slug))
-    for child, parent in (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme")):
-        container.tenants().create_child(
-            TenantId(slug), f"{parent}-{slug[-8:]}" if parent else None, f"{child}-{slug[-8:]}"
-        )
-    return {"tenant": slug, "base": f"{live_server}/t/{slug}/admin", "tag": slug[-8:]}
+    slug, tag = new_org_tree("users")
+    return {"tenant": slug, "base": f"{live_server}/t/{slug}/admin", "tag": tag}
 
 
 def node(org: dict[str, Any], name: str) -> str:
