@@ -33,7 +33,7 @@ from chalicelib.storage.models import (
     UserItem,
     VerificationItem,
 )
-from chalicelib.storage.users_repository import LOGIN, PROFILE, THROTTLE, normalize_email
+from chalicelib.storage.users_repository import PROFILE, THROTTLE, login_key
 
 VERIFY = "VERIFY"
 PHONE_CHANGE = "PHONE_CHANGE"
@@ -351,7 +351,7 @@ class DynamoAccountDataRepository:
         for item in partition:
             if isinstance(item, UserItem) and item.email:
                 try:
-                    login = EmailLoginItem.get(keys.email_login(tenant_id, normalize_email(item.email)), LOGIN)
+                    login = EmailLoginItem.get(*login_key(tenant_id, item.email))
                 except DoesNotExist:
                     continue
                 if login.user_id == user_id:

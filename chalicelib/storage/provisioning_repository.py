@@ -18,7 +18,7 @@ from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
 from chalicelib.storage.models import EmailLoginItem, MainItem, UserItem
-from chalicelib.storage.users_repository import LOGIN, normalize_email, to_user, user_key
+from chalicelib.storage.users_repository import login_key, moved_login, normalize_email, to_user, user_key
 
 
 class DynamoProvisioningRepository:
@@ -49,20 +49,10 @@ class DynamoProvisioningRepository:
                 raise
             return
         try:
-            old = EmailLoginItem.get(keys.email_login(user.tenant_id, old_email), LOGIN, consistent_read=True)
+            old = EmailLoginItem.get(*login_key(user.tenant_id, old_email), consistent_read=True)
         except DoesNotExist as error:
             raise NotFound("Unknown user.") from error
-        moved = EmailLoginItem(
-            keys.email_login(user.tenant_id, new_email),
-            LOGIN,
-            tenant_id=user.tenant_id,
-            email=new_email,
-            user_id=user.user_id,
-            password_hash=old.password_hash,
-            failed_attempts=old.failed_attempts,
-            locked_until=old.locked_until,
-            lock_count=old.lock_count,
-        )
+        moved = moved_login(old, user.tenant_id, user.user_id, new_email)
         try:
             with transaction() as tx:
                 tx.delete(old, condition=EmailLoginItem.user_id == user.user_id)
@@ -87,7 +77,7 @@ class DynamoProvisioningRepository:
         try:
             with transaction() as tx:
                 tx.delete(
-                    EmailLoginItem(keys.email_login(tenant_id, email), LOGIN),
+                    EmailLoginItem(*login_key(tenant_id, email)),
                     condition=EmailLoginItem.user_id == user_id,
                 )
                 tx.delete(UserItem(*user_key(tenant_id, user_id)), condition=UserItem.email == email)
