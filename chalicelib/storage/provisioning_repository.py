@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 
 from chalicelib.core.entities import User
 from chalicelib.core.errors import AlreadyExists, Conflict, NotFound
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
+from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors, update_or_raise
 from chalicelib.storage.models import EmailLoginItem, MainItem, UserItem
 from chalicelib.storage.users_repository import login_key, moved_login, normalize_email, to_user, user_key
 
@@ -41,12 +41,7 @@ class DynamoProvisioningRepository:
         actions = _account_fields(user, new_email)
         same_user = MainItem.pk.exists() & (UserItem.email == old_email)
         if old_email == new_email:
-            try:
-                item.update(actions=actions, condition=same_user)
-            except UpdateError as error:
-                if is_condition_failure(error):
-                    raise Conflict(detail="user gone or changed") from error
-                raise
+            update_or_raise(item, actions, same_user, Conflict(detail="user gone or changed"))
             return
         try:
             old = EmailLoginItem.get(*login_key(user.tenant_id, old_email), consistent_read=True)

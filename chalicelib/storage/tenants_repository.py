@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.entities import TenantTree, TierNode
 from chalicelib.core.errors import AlreadyExists, NotFound
 from chalicelib.core.ids import NodeId, TenantId
 from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, save_or_raise, translate_errors
 from chalicelib.storage.models import GuardItem, MainItem, TierNodeItem
 
 
@@ -79,13 +79,7 @@ class DynamoTenantRepository:
 
     @translate_errors
     def update_node(self, node: TierNode) -> None:
-        item = _to_item(node)
-        try:
-            item.save(condition=MainItem.pk.exists())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise NotFound() from error
-            raise
+        save_or_raise(_to_item(node), MainItem.pk.exists(), NotFound())
 
     @translate_errors
     def list_customers(self) -> list[TenantId]:

@@ -20,7 +20,13 @@ from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.audit_repository import audit_item_for
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
+from chalicelib.storage.errors import (
+    cancelled_indexes,
+    is_condition_failure,
+    translate_errors,
+    update_or_raise,
+    updated_if,
+)
 from chalicelib.storage.models import AuditItem, EmailLoginItem, MainItem, UserItem, VerificationItem
 from chalicelib.storage.users_repository import (
     login_item_for,
@@ -169,12 +175,7 @@ class DynamoVerificationRepository:
         condition = MainItem.pk.exists() & (VerificationItem.consumed_at == 0)
         if max_sends is not None:
             condition &= VerificationItem.send_count < max_sends
-        try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise CodeInvalid(detail="verification gone, used, or sent too often") from error
-            raise
+        update_or_raise(item, actions, condition, CodeInvalid(detail="verification gone, used, or sent too often"))
         return _to_verification(item)
 
     @translate_errors
@@ -219,30 +220,15 @@ class DynamoVerificationRepository:
 
     @translate_errors
     def mark_sent(self, tenant_id: TenantId, verification_id: str, *, now: int) -> None:
-        try:
-            _key(tenant_id, verification_id).update(
-                actions=[VerificationItem.sent_at.set(now)], condition=MainItem.pk.exists()
-            )
-        except UpdateError as error:
-            if not is_condition_failure(error):
-                raise
+        updated_if(_key(tenant_id, verification_id), [VerificationItem.sent_at.set(now)], MainItem.pk.exists())
 
     @translate_errors
     def activate(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> bool:
-        try:
-            UserItem(*user_key(tenant_id, user_id)).update(
-                actions=[
-                    UserItem.status.set("active"),
-                    UserItem.email_verified.set(True),
-                    UserItem.updated_at.set(now),
-                ],
-                condition=MainItem.pk.exists() & (UserItem.status == "pending"),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return updated_if(
+            UserItem(*user_key(tenant_id, user_id)),
+            [UserItem.status.set("active"), UserItem.email_verified.set(True), UserItem.updated_at.set(now)],
+            MainItem.pk.exists() & (UserItem.status == "pending"),
+        )
 
     @translate_errors
     def change_email(
