@@ -122,6 +122,14 @@ def enroll_totp(
     return secret, codes, response
 
 
+def signed_in_with_totp(site: MfaSite, clock: Any) -> tuple[str, list[str]]:
+    """Sign in with the password only (no factor yet) and enroll TOTP; returns (secret, recovery codes)."""
+    with requests.Session() as browser:
+        callback(password_step(browser, site), site)
+        secret, codes, _ = enroll_totp(browser, site, clock)
+    return secret, codes
+
+
 def callback(response: requests.Response, site: MfaSite) -> dict[str, str]:
     assert response.status_code in (302, 303), f"{response.status_code}: {response.text[:800]}"
     location = response.headers["Location"]
