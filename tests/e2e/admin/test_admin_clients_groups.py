@@ -14,9 +14,8 @@ import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
 from tests.e2e.registration.conftest import token_link, wait_for_mail
+from tests.support.admin_api import Api, bearer_api
 from tests.support.tenants import new_org_tree
-
-Api = Callable[..., requests.Response]
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +31,7 @@ def n(org: dict[str, Any], name: str) -> str:
 def api(org: dict[str, Any], at: str) -> Api:
     token = admin_token(org["live"], org["tenant"], None if at == "root" else n(org, at))
 
-    def send(method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-        return requests.request(
-            method,
-            f"{org['base']}/admin{path}",
-            json=body,
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-
-    return send
+    return bearer_api(f"{org['base']}/admin", token)
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,9 @@ import pytest
 import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
+from tests.support.admin_api import Api, bearer_api
 from tests.support.oidc_client import Provider, pkce_pair
 from tests.support.tenants import new_org_tree
-
-Api = Callable[..., requests.Response]
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +51,7 @@ def slug(org: dict[str, Any], name: str) -> str:
 
 
 def api(org: dict[str, Any], token: str) -> Api:
-    def send(method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-        return requests.request(
-            method,
-            f"{org['base']}{path}",
-            json=body,
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-
-    return send
+    return bearer_api(org["base"], token)
 
 
 @pytest.fixture(scope="module")

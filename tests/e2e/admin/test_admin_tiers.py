@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
+from tests.support.admin_api import bearer_api
 from tests.support.oidc_client import Page, Provider, pkce_pair
 from tests.support.tenants import new_org_tree
 
@@ -25,14 +26,7 @@ def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
 
 
 def admin(live_server: str, org: dict[str, Any], at: str | None) -> Any:
-    token = admin_token(live_server, org["tenant"], at)
-
-    def send(method: str, path: str, body: Any = None) -> requests.Response:
-        return requests.request(
-            method, f"{org['base']}{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-
-    return send
+    return bearer_api(org["base"], admin_token(live_server, org["tenant"], at))
 
 
 def test_rename_reslug_and_edit_settings(org: dict[str, Any], live_server: str) -> None:

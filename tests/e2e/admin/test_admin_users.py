@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
+from tests.support.admin_api import bearer_api
 from tests.support.oidc_client import Provider, pkce_pair
 from tests.support.tenants import new_org_tree
 
@@ -32,16 +33,7 @@ def node(org: dict[str, Any], name: str) -> str:
 def api(org: dict[str, Any], live_server: str, at: str) -> Callable[..., requests.Response]:
     token = admin_token(live_server, org["tenant"], None if at == "root" else node(org, at))
 
-    def send(method: str, path: str = "", body: Any = None, **params: Any) -> requests.Response:
-        return requests.request(
-            method,
-            f"{org['base']}/users{path}",
-            json=body,
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-
+    send = bearer_api(f"{org['base']}/users", token)
     send.token = token  # type: ignore[attr-defined]
     return send
 
