@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.entities import TenantTree, TierNode
 from chalicelib.core.errors import AlreadyExists, NotFound
@@ -57,6 +61,21 @@ def _slug_guards(node: TierNode, slug: str) -> list[GuardItem]:
     ]
 
 
+@contextmanager
+def _claiming_slug(node: TierNode) -> Iterator[TransactWrite]:
+    """A transaction that ends by writing ``node``'s slug guards (which must not exist yet); AlreadyExists if any
+    condition in it fails."""
+    try:
+        with transaction() as tx:
+            yield tx
+            for guard in _slug_guards(node, node.slug):
+                tx.save(guard, condition=MainItem.pk.does_not_exist())
+    except TransactWriteError as error:
+        if is_condition_failure(error):
+            raise AlreadyExists(f"'{node.slug}' is already taken.") from error
+        raise
+
+
 class DynamoTenantRepository:
     @translate_errors
     def load_tree(self, tenant_id: TenantId) -> TenantTree | None:
@@ -67,15 +86,8 @@ class DynamoTenantRepository:
 
     @translate_errors
     def create_node(self, node: TierNode) -> None:
-        try:
-            with transaction() as tx:
-                tx.save(_to_item(node), condition=MainItem.pk.does_not_exist())
-                for guard in _slug_guards(node, node.slug):
-                    tx.save(guard, condition=MainItem.pk.does_not_exist())
-        except TransactWriteError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists(f"'{node.slug}' is already taken.") from error
-            raise
+        with _claiming_slug(node) as tx:
+            tx.save(_to_item(node), condition=MainItem.pk.does_not_exist())
 
     @translate_errors
     def update_node(self, node: TierNode) -> None:
@@ -95,17 +107,10 @@ class DynamoTenantRepository:
     @translate_errors
     def rename_node(self, node: TierNode, old_slug: str) -> None:
         """Write the node under its new slug, moving its slug guards, in one transaction."""
-        try:
-            with transaction() as tx:
-                for guard in _slug_guards(node, old_slug):
-                    tx.delete(guard)
-                tx.save(_to_item(node), condition=MainItem.pk.exists())
-                for guard in _slug_guards(node, node.slug):
-                    tx.save(guard, condition=MainItem.pk.does_not_exist())
-        except TransactWriteError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists(f"'{node.slug}' is already taken.") from error
-            raise
+        with _claiming_slug(node) as tx:
+            for guard in _slug_guards(node, old_slug):
+                tx.delete(guard)
+            tx.save(_to_item(node), condition=MainItem.pk.exists())
 
     @translate_errors
     def delete_node(self, node: TierNode) -> None:
