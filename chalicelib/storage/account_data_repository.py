@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 
 from chalicelib.core.digests import secret_digest
 from chalicelib.core.entities import ConsentReceipt, DataExport
@@ -20,7 +20,7 @@ from chalicelib.core.errors import CodeInvalid, NotFound
 from chalicelib.core.ids import ClientId, TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, translate_errors, update_or_raise, updated_if
 from chalicelib.storage.models import (
     ConsentReceiptItem,
     DataExportItem,
@@ -33,7 +33,7 @@ from chalicelib.storage.models import (
     UserItem,
     VerificationItem,
 )
-from chalicelib.storage.users_repository import LOGIN, PROFILE, THROTTLE, normalize_email
+from chalicelib.storage.users_repository import PROFILE, THROTTLE, login_key
 
 VERIFY = "VERIFY"
 PHONE_CHANGE = "PHONE_CHANGE"
@@ -74,40 +74,29 @@ def _to_export(item: DataExportItem) -> DataExport:
 class DynamoAccountDataRepository:
     @translate_errors
     def update_profile(self, tenant_id: TenantId, user_id: UserId, profile: dict[str, Any], *, now: int) -> None:
-        try:
-            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
-                actions=[UserItem.profile.set(profile), UserItem.updated_at.set(now)],
-                condition=MainItem.pk.exists(),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise NotFound("Unknown user.") from error
-            raise
+        update_or_raise(
+            UserItem(keys.user(tenant_id, user_id), PROFILE),
+            [UserItem.profile.set(profile), UserItem.updated_at.set(now)],
+            MainItem.pk.exists(),
+            NotFound("Unknown user."),
+        )
 
     @translate_errors
     def schedule_deletion(self, tenant_id: TenantId, user_id: UserId, *, at: int) -> None:
-        try:
-            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
-                actions=[UserItem.deletion_scheduled_at.set(at)],
-                condition=MainItem.pk.exists() & (UserItem.status == "active"),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise NotFound("Unknown user.") from error
-            raise
+        update_or_raise(
+            UserItem(keys.user(tenant_id, user_id), PROFILE),
+            [UserItem.deletion_scheduled_at.set(at)],
+            MainItem.pk.exists() & (UserItem.status == "active"),
+            NotFound("Unknown user."),
+        )
 
     @translate_errors
     def cancel_deletion(self, tenant_id: TenantId, user_id: UserId) -> bool:
-        try:
-            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
-                actions=[UserItem.deletion_scheduled_at.set(0)],
-                condition=MainItem.pk.exists() & (UserItem.deletion_scheduled_at > 0),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return updated_if(
+            UserItem(keys.user(tenant_id, user_id), PROFILE),
+            [UserItem.deletion_scheduled_at.set(0)],
+            MainItem.pk.exists() & (UserItem.deletion_scheduled_at > 0),
+        )
 
     @translate_errors
     def save_phone_change(
@@ -140,16 +129,11 @@ class DynamoAccountDataRepository:
 
     @translate_errors
     def count_phone_attempt(self, tenant_id: TenantId, user_id: UserId, *, max_attempts: int) -> bool:
-        try:
-            PhoneChangeItem(keys.user(tenant_id, user_id), PHONE_CHANGE).update(
-                actions=[PhoneChangeItem.attempts.add(1)],
-                condition=MainItem.pk.exists() & (PhoneChangeItem.attempts < max_attempts),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return updated_if(
+            PhoneChangeItem(keys.user(tenant_id, user_id), PHONE_CHANGE),
+            [PhoneChangeItem.attempts.add(1)],
+            MainItem.pk.exists() & (PhoneChangeItem.attempts < max_attempts),
+        )
 
     @translate_errors
     def apply_phone_change(self, tenant_id: TenantId, user_id: UserId, *, phone_number: str, now: int) -> None:
@@ -186,14 +170,12 @@ class DynamoAccountDataRepository:
 
     @translate_errors
     def forget_devices(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> None:
-        try:
-            UserItem(keys.user(tenant_id, user_id), PROFILE).update(
-                actions=[UserItem.devices_forgotten_at.set(now)], condition=MainItem.pk.exists()
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise NotFound("Unknown user.") from error
-            raise
+        update_or_raise(
+            UserItem(keys.user(tenant_id, user_id), PROFILE),
+            [UserItem.devices_forgotten_at.set(now)],
+            MainItem.pk.exists(),
+            NotFound("Unknown user."),
+        )
 
     # --- consent receipts ------------------------------------------------------------------------------------
 
@@ -282,43 +264,35 @@ class DynamoAccountDataRepository:
     def set_export_link(
         self, tenant_id: TenantId, user_id: UserId, export_id: str, *, link_digest: str, expires_at: int
     ) -> None:
-        try:
-            DataExportItem(keys.user(tenant_id, user_id), keys.data_export_sk(export_id)).update(
-                actions=[DataExportItem.link_digest.set(link_digest), DataExportItem.expires_at.set(expires_at)],
-                condition=(DataExportItem.status == "ready") & (DataExportItem.downloaded_at == 0),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise CodeInvalid(detail="export not ready or already downloaded") from error
-            raise
+        update_or_raise(
+            DataExportItem(keys.user(tenant_id, user_id), keys.data_export_sk(export_id)),
+            [DataExportItem.link_digest.set(link_digest), DataExportItem.expires_at.set(expires_at)],
+            (DataExportItem.status == "ready") & (DataExportItem.downloaded_at == 0),
+            CodeInvalid(detail="export not ready or already downloaded"),
+        )
 
     @translate_errors
     def mark_export_failed(self, tenant_id: TenantId, user_id: UserId, export_id: str) -> None:
-        try:
-            DataExportItem(keys.user(tenant_id, user_id), keys.data_export_sk(export_id)).update(
-                actions=[DataExportItem.status.set("failed")], condition=MainItem.pk.exists()
-            )
-        except UpdateError as error:
-            if not is_condition_failure(error):
-                raise
+        updated_if(
+            DataExportItem(keys.user(tenant_id, user_id), keys.data_export_sk(export_id)),
+            [DataExportItem.status.set("failed")],
+            MainItem.pk.exists(),
+        )
 
     @translate_errors
     def consume_export(
         self, tenant_id: TenantId, user_id: UserId, export_id: str, *, link_digest: str, now: int
     ) -> tuple[DataExport, list[bytes]]:
         item = DataExportItem(keys.user(tenant_id, user_id), keys.data_export_sk(export_id))
-        try:
-            item.update(
-                actions=[DataExportItem.downloaded_at.set(now)],
-                condition=(DataExportItem.status == "ready")
-                & (DataExportItem.downloaded_at == 0)
-                & (DataExportItem.expires_at > now)
-                & (DataExportItem.link_digest == link_digest),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise CodeInvalid("This download link is invalid, expired or was used.") from error
-            raise
+        update_or_raise(
+            item,
+            [DataExportItem.downloaded_at.set(now)],
+            (DataExportItem.status == "ready")
+            & (DataExportItem.downloaded_at == 0)
+            & (DataExportItem.expires_at > now)
+            & (DataExportItem.link_digest == link_digest),
+            CodeInvalid("This download link is invalid, expired or was used."),
+        )
         partition = keys.user(tenant_id, user_id)
         parts = [
             bytes(part.payload)
@@ -351,7 +325,7 @@ class DynamoAccountDataRepository:
         for item in partition:
             if isinstance(item, UserItem) and item.email:
                 try:
-                    login = EmailLoginItem.get(keys.email_login(tenant_id, normalize_email(item.email)), LOGIN)
+                    login = EmailLoginItem.get(*login_key(tenant_id, item.email))
                 except DoesNotExist:
                     continue
                 if login.user_id == user_id:

@@ -11,13 +11,12 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core.entities import AuditEvent, Grant, User, Verification
 from chalicelib.core.errors import AlreadyExists, NotFound
-from chalicelib.storage import keys
 from chalicelib.storage.audit_repository import audit_item_for
 from chalicelib.storage.connection import transaction
 from chalicelib.storage.errors import cancelled_indexes, translate_errors
 from chalicelib.storage.grants_repository import grant_item
-from chalicelib.storage.models import AuditItem, EmailLoginItem, MainItem, UserItem
-from chalicelib.storage.users_repository import LOGIN, normalize_email, user_item_for
+from chalicelib.storage.models import AuditItem, MainItem, UserItem
+from chalicelib.storage.users_repository import login_item_for, normalize_email, user_item_for
 from chalicelib.storage.verifications_repository import verification_item
 
 
@@ -37,14 +36,7 @@ class DynamoAnonymousRepository:
     @translate_errors
     def upgrade(self, user: User, password_hash: str, verification: Verification) -> None:
         email = normalize_email(user.email)
-        login = EmailLoginItem(
-            keys.email_login(user.tenant_id, email),
-            LOGIN,
-            tenant_id=user.tenant_id,
-            email=email,
-            user_id=user.user_id,
-            password_hash=password_hash,
-        )
+        login = login_item_for(user, email, password_hash)
         try:
             with transaction() as tx:
                 tx.save(login, condition=MainItem.pk.does_not_exist())

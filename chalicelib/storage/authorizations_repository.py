@@ -14,7 +14,7 @@ from chalicelib.core.risk import HistoryUpdate
 from chalicelib.storage import keys
 from chalicelib.storage.audit_repository import audit_item_for
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, translate_errors, update_or_raise, updated_if
 from chalicelib.storage.models import AuditItem, AuthorizationCodeItem, MainItem, SessionItem, UserItem
 from chalicelib.storage.risk_repository import history_item
 from chalicelib.storage.users_repository import to_user, user_key
@@ -200,13 +200,11 @@ class DynamoAuthorizationRepository:
 
     @translate_errors
     def revoke_session(self, tenant_id: TenantId, session_id: str, *, now: int) -> None:
-        try:
-            SessionItem(keys.session(tenant_id, session_id), SESSION).update(
-                actions=[SessionItem.revoked_at.set(now)], condition=MainItem.pk.exists()
-            )
-        except UpdateError as error:
-            if not is_condition_failure(error):
-                raise
+        updated_if(
+            SessionItem(keys.session(tenant_id, session_id), SESSION),
+            [SessionItem.revoked_at.set(now)],
+            MainItem.pk.exists(),
+        )
 
     @translate_errors
     def list_sessions(self, tenant_id: TenantId, user_id: UserId) -> list[LoginSession]:
@@ -222,16 +220,9 @@ class DynamoAuthorizationRepository:
     ) -> None:
         """Step-up: the session's user just authenticated again (a second factor); raises CodeInvalid if the
         session is gone or revoked."""
-        try:
-            SessionItem(keys.session(tenant_id, session_id), SESSION).update(
-                actions=[
-                    SessionItem.amr.set(list(amr)),
-                    SessionItem.acr.set(acr),
-                    SessionItem.auth_time.set(auth_time),
-                ],
-                condition=MainItem.pk.exists() & (SessionItem.revoked_at == 0),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise CodeInvalid(detail="session gone or revoked") from error
-            raise
+        update_or_raise(
+            SessionItem(keys.session(tenant_id, session_id), SESSION),
+            [SessionItem.amr.set(list(amr)), SessionItem.acr.set(acr), SessionItem.auth_time.set(auth_time)],
+            MainItem.pk.exists() & (SessionItem.revoked_at == 0),
+            CodeInvalid(detail="session gone or revoked"),
+        )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from chalicelib.core.entities import Client
 from chalicelib.core.errors import AlreadyExists, NotFound
 from chalicelib.core.ids import ClientId, NodeId, TenantId
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, save_or_raise, translate_errors
 from chalicelib.storage.models import ClientItem, MainItem
 
 SK = "CLIENT"
@@ -72,21 +72,13 @@ class DynamoClientRepository:
 
     @translate_errors
     def create(self, client: Client) -> None:
-        try:
-            _to_item(client).save(condition=MainItem.pk.does_not_exist())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists("A client with this id already exists.") from error
-            raise
+        save_or_raise(
+            _to_item(client), MainItem.pk.does_not_exist(), AlreadyExists("A client with this id already exists.")
+        )
 
     @translate_errors
     def replace(self, client: Client) -> None:
-        try:
-            _to_item(client).save(condition=MainItem.pk.exists())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise NotFound("Unknown client.") from error
-            raise
+        save_or_raise(_to_item(client), MainItem.pk.exists(), NotFound("Unknown client."))
 
     @translate_errors
     def list(self, tenant_id: TenantId) -> list[Client]:

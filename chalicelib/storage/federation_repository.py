@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.update import Action
 
 from chalicelib.core.digests import secret_digest
@@ -13,7 +13,7 @@ from chalicelib.core.errors import AlreadyExists, CodeInvalid
 from chalicelib.core.federation import FederatedIdentity, FederatedLogin, LinkIntent, LinkVia, UpstreamIdentity
 from chalicelib.core.ids import NodeId, TenantId, UserId
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, translate_errors, update_or_raise
 from chalicelib.storage.models import FederatedIdentityItem, FederatedLoginItem, MainItem
 
 LOGIN = "LOGIN"
@@ -164,12 +164,7 @@ class DynamoFederatedLoginRepository:
         condition = (
             MainItem.pk.exists() & FederatedLoginItem.status.is_in(*expected) & (FederatedLoginItem.expires_at > now)
         )
-        try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise CodeInvalid(detail=f"federated login not in {expected} or expired") from error
-            raise
+        update_or_raise(item, actions, condition, CodeInvalid(detail=f"federated login not in {expected} or expired"))
         return _to_login(item)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from chalicelib.core.entities import Group
 from chalicelib.core.errors import AlreadyExists, Conflict, NotFound
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, save_or_raise, translate_errors
 from chalicelib.storage.models import GroupItem, MainItem
 
 GROUP = "GROUP"
@@ -45,12 +45,7 @@ def _item(group: Group) -> GroupItem:
 class DynamoGroupRepository:
     @translate_errors
     def create(self, group: Group) -> None:
-        try:
-            _item(group).save(condition=MainItem.pk.does_not_exist())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists("The group already exists.") from error
-            raise
+        save_or_raise(_item(group), MainItem.pk.does_not_exist(), AlreadyExists("The group already exists."))
 
     @translate_errors
     def get(self, tenant_id: TenantId, group_id: str) -> Group | None:
@@ -61,12 +56,7 @@ class DynamoGroupRepository:
 
     @translate_errors
     def replace(self, group: Group) -> None:
-        try:
-            _item(group).save(condition=MainItem.pk.exists())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise NotFound("Unknown group.") from error
-            raise
+        save_or_raise(_item(group), MainItem.pk.exists(), NotFound("Unknown group."))
 
     @translate_errors
     def delete(self, tenant_id: TenantId, group_id: str) -> bool:
@@ -90,9 +80,8 @@ class DynamoGroupRepository:
     def set_members(self, group: Group, *, previous: tuple[UserId, ...]) -> None:
         """Write the group's members only if they are still ``previous`` (no lost update); Conflict otherwise."""
         item = _item(group)
-        try:
-            item.save(condition=MainItem.pk.exists() & (GroupItem.members == list(previous)))
-        except PutError as error:
-            if is_condition_failure(error):
-                raise Conflict("The group changed meanwhile; try again.") from error
-            raise
+        save_or_raise(
+            item,
+            MainItem.pk.exists() & (GroupItem.members == list(previous)),
+            Conflict("The group changed meanwhile; try again."),
+        )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from chalicelib.core.errors import AlreadyExists, NotFound
 from chalicelib.core.federation import IdentityProvider, OidcSettings, SamlSettings
 from chalicelib.core.ids import NodeId, TenantId
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, save_or_raise, translate_errors
 from chalicelib.storage.models import IdentityProviderItem, MainItem
 
 
@@ -95,21 +95,15 @@ class DynamoIdentityProviderRepository:
 
     @translate_errors
     def create(self, integration: IdentityProvider) -> None:
-        try:
-            _to_item(integration).save(condition=MainItem.sk.does_not_exist())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists(f"An identity provider named '{integration.name}' already exists.") from error
-            raise
+        save_or_raise(
+            _to_item(integration),
+            MainItem.sk.does_not_exist(),
+            AlreadyExists(f"An identity provider named '{integration.name}' already exists."),
+        )
 
     @translate_errors
     def replace(self, integration: IdentityProvider) -> None:
-        try:
-            _to_item(integration).save(condition=MainItem.sk.exists())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise NotFound("Unknown identity provider.") from error
-            raise
+        save_or_raise(_to_item(integration), MainItem.sk.exists(), NotFound("Unknown identity provider."))
 
     @translate_errors
     def delete(self, tenant_id: TenantId, name: str) -> bool:

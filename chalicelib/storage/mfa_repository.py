@@ -17,7 +17,7 @@ from chalicelib.core.errors import CodeInvalid, NotFound, RateLimited
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, translate_errors, update_or_raise, updated_if
 from chalicelib.storage.models import MainItem, MfaChallengeItem, MfaEnrollmentItem, ThrottleItem, UserItem
 from chalicelib.storage.users_repository import user_key
 
@@ -110,12 +110,7 @@ class DynamoMfaRepository:
     @translate_errors
     def rename_enrollment(self, tenant_id: TenantId, user_id: UserId, enrollment_id: str, label: str) -> None:
         item = MfaEnrollmentItem(keys.user(tenant_id, user_id), keys.mfa_enrollment_sk(enrollment_id))
-        try:
-            item.update(actions=[MfaEnrollmentItem.label.set(label)], condition=MainItem.sk.exists())
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise NotFound("Unknown factor.") from error
-            raise
+        update_or_raise(item, [MfaEnrollmentItem.label.set(label)], MainItem.sk.exists(), NotFound("Unknown factor."))
 
     @translate_errors
     def remove_enrollment(self, tenant_id: TenantId, user_id: UserId, enrollment: MfaEnrollment) -> None:
@@ -182,16 +177,10 @@ class DynamoMfaRepository:
     @translate_errors
     def record_wrong_answer(self, tenant_id: TenantId, challenge_id: str, *, max_attempts: int) -> int:
         item = MfaChallengeItem(keys.mfa_challenge(tenant_id, challenge_id), CHALLENGE)
-        try:
-            item.update(
-                actions=[MfaChallengeItem.attempts.add(1)],
-                condition=MainItem.pk.exists() & (MfaChallengeItem.attempts < max_attempts),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                return max_attempts
-            raise
-        return int(item.attempts or 0)
+        counted = updated_if(
+            item, [MfaChallengeItem.attempts.add(1)], MainItem.pk.exists() & (MfaChallengeItem.attempts < max_attempts)
+        )
+        return int(item.attempts or 0) if counted else max_attempts
 
     @translate_errors
     def set_code(

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 
 from chalicelib.core.entities import User
 from chalicelib.core.errors import AlreadyExists, Conflict, NotFound
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
+from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors, update_or_raise
 from chalicelib.storage.models import EmailLoginItem, MainItem, UserItem
-from chalicelib.storage.users_repository import LOGIN, normalize_email, to_user, user_key
+from chalicelib.storage.users_repository import login_key, moved_login, normalize_email, to_user, user_key
 
 
 class DynamoProvisioningRepository:
@@ -41,28 +41,13 @@ class DynamoProvisioningRepository:
         actions = _account_fields(user, new_email)
         same_user = MainItem.pk.exists() & (UserItem.email == old_email)
         if old_email == new_email:
-            try:
-                item.update(actions=actions, condition=same_user)
-            except UpdateError as error:
-                if is_condition_failure(error):
-                    raise Conflict(detail="user gone or changed") from error
-                raise
+            update_or_raise(item, actions, same_user, Conflict(detail="user gone or changed"))
             return
         try:
-            old = EmailLoginItem.get(keys.email_login(user.tenant_id, old_email), LOGIN, consistent_read=True)
+            old = EmailLoginItem.get(*login_key(user.tenant_id, old_email), consistent_read=True)
         except DoesNotExist as error:
             raise NotFound("Unknown user.") from error
-        moved = EmailLoginItem(
-            keys.email_login(user.tenant_id, new_email),
-            LOGIN,
-            tenant_id=user.tenant_id,
-            email=new_email,
-            user_id=user.user_id,
-            password_hash=old.password_hash,
-            failed_attempts=old.failed_attempts,
-            locked_until=old.locked_until,
-            lock_count=old.lock_count,
-        )
+        moved = moved_login(old, user.tenant_id, user.user_id, new_email)
         try:
             with transaction() as tx:
                 tx.delete(old, condition=EmailLoginItem.user_id == user.user_id)
@@ -87,7 +72,7 @@ class DynamoProvisioningRepository:
         try:
             with transaction() as tx:
                 tx.delete(
-                    EmailLoginItem(keys.email_login(tenant_id, email), LOGIN),
+                    EmailLoginItem(*login_key(tenant_id, email)),
                     condition=EmailLoginItem.user_id == user_id,
                 )
                 tx.delete(UserItem(*user_key(tenant_id, user_id)), condition=UserItem.email == email)

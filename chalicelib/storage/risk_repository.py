@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core.ids import TenantId, UserId
 from chalicelib.core.risk import HistoryUpdate, Location, RiskProfile
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import translate_errors, updated_if
 from chalicelib.storage.models import RiskProfileItem, StuffingItem, ThrottleItem
 
 THROTTLE_SK = "THROTTLE"
@@ -111,30 +111,23 @@ class DynamoRiskRepository:
     def block(self, tenant_id: TenantId, subject: str, *, now: int, base: int, most: int) -> int | None:
         """Block a throttle subject unless it is blocked already; returns the new ``blocked_until`` or None."""
         item = ThrottleItem(keys.throttle(tenant_id, subject), THROTTLE_SK)
-        try:
-            item.update(
-                actions=[
-                    ThrottleItem.item_type.set(ThrottleItem),
-                    ThrottleItem.block_count.add(1),
-                    ThrottleItem.blocked_until.set(now + base),
-                    ThrottleItem.ttl.set(_when(now + most * 8)),
-                ],
-                condition=ThrottleItem.blocked_until.does_not_exist() | (ThrottleItem.blocked_until <= now),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        blocked = updated_if(
+            item,
+            [
+                ThrottleItem.item_type.set(ThrottleItem),
+                ThrottleItem.block_count.add(1),
+                ThrottleItem.blocked_until.set(now + base),
+                ThrottleItem.ttl.set(_when(now + most * 8)),
+            ],
+            ThrottleItem.blocked_until.does_not_exist() | (ThrottleItem.blocked_until <= now),
+        )
+        if not blocked:
+            return None
         count = int(item.block_count or 1)
         until = now + min(most, base * (1 << min(count - 1, 16)))
         if until != now + base:
-            try:
-                item.update(
-                    actions=[ThrottleItem.blocked_until.set(until)], condition=ThrottleItem.block_count == count
-                )
-            except UpdateError as error:  # a concurrent block counted after us and set its own duration
-                if not is_condition_failure(error):
-                    raise
+            # Not applied when a concurrent block counted after us and set its own duration.
+            updated_if(item, [ThrottleItem.blocked_until.set(until)], ThrottleItem.block_count == count)
         return until
 
     @translate_errors

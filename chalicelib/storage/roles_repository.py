@@ -8,14 +8,14 @@ a role is deleted only while that count is zero, so no assignment can outlive it
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 
 from chalicelib.core.entities import Role, RoleAssignment
 from chalicelib.core.errors import AlreadyExists, Conflict, NotFound
 from chalicelib.core.ids import NodeId, TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
+from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, save_or_raise, translate_errors
 from chalicelib.storage.models import MainItem, RoleAssignmentItem, RoleItem, UserItem
 from chalicelib.storage.users_repository import PROFILE
 
@@ -73,12 +73,7 @@ class DynamoRoleRepository:
             created_at=role.created_at,
             holders=0,
         )
-        try:
-            item.save(condition=MainItem.pk.does_not_exist())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists(f"The role '{role.name}' already exists.") from error
-            raise
+        save_or_raise(item, MainItem.pk.does_not_exist(), AlreadyExists(f"The role '{role.name}' already exists."))
 
     @translate_errors
     def get_role(self, tenant_id: TenantId, name: str) -> Role | None:

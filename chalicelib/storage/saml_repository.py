@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core.digests import secret_digest
 from chalicelib.core.errors import AlreadyExists, CodeInvalid
 from chalicelib.core.ids import TenantId
 from chalicelib.core.saml import SamlRequest, SamlSpKey
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import save_or_raise, translate_errors, update_or_raise
 from chalicelib.storage.models import MainItem, SamlAssertionItem, SamlRequestItem, SamlSpKeyItem
 
 SK_KEY = "KEY"
@@ -57,12 +57,7 @@ class DynamoSamlRepository:
             encrypted_private_key=key.encrypted_private_key,
             created_at=key.created_at,
         )
-        try:
-            item.save(condition=MainItem.pk.does_not_exist())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists("This integration already has an SP key.") from error
-            raise
+        save_or_raise(item, MainItem.pk.does_not_exist(), AlreadyExists("This integration already has an SP key."))
 
     @translate_errors
     def save_request(self, request: SamlRequest) -> None:
@@ -80,22 +75,19 @@ class DynamoSamlRepository:
     @translate_errors
     def consume_request(self, tenant_id: TenantId, integration: str, request_id: str, *, now: int) -> SamlRequest:
         item = SamlRequestItem(_request_key(tenant_id, integration, request_id), SK_REQUEST)
-        try:
-            item.update(
-                actions=[SamlRequestItem.consumed_at.set(now)],
-                condition=(
-                    MainItem.pk.exists()
-                    & (SamlRequestItem.tenant_id == tenant_id)
-                    & (SamlRequestItem.integration == integration)
-                    & (SamlRequestItem.request_id == request_id)
-                    & (SamlRequestItem.consumed_at == 0)
-                    & (SamlRequestItem.expires_at > now)
-                ),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise CodeInvalid(detail="SAML request unknown, expired or already answered") from error
-            raise
+        update_or_raise(
+            item,
+            [SamlRequestItem.consumed_at.set(now)],
+            (
+                MainItem.pk.exists()
+                & (SamlRequestItem.tenant_id == tenant_id)
+                & (SamlRequestItem.integration == integration)
+                & (SamlRequestItem.request_id == request_id)
+                & (SamlRequestItem.consumed_at == 0)
+                & (SamlRequestItem.expires_at > now)
+            ),
+            CodeInvalid(detail="SAML request unknown, expired or already answered"),
+        )
         return SamlRequest(
             tenant_id=TenantId(item.tenant_id),
             integration=item.integration,
@@ -112,9 +104,4 @@ class DynamoSamlRepository:
             expires_at=expires_at,
             ttl=_ttl(expires_at),
         )
-        try:
-            item.save(condition=MainItem.pk.does_not_exist())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise CodeInvalid(detail="SAML assertion replayed") from error
-            raise
+        save_or_raise(item, MainItem.pk.does_not_exist(), CodeInvalid(detail="SAML assertion replayed"))

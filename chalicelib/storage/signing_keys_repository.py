@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.core.entities import SigningKey
 from chalicelib.core.errors import AlreadyExists
 from chalicelib.core.ids import TenantId
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import save_or_raise, translate_errors
 from chalicelib.storage.models import MainItem, SigningKeyItem
 
 
@@ -44,12 +42,7 @@ class DynamoSigningKeyRepository:
             encrypted_private_key=key.encrypted_private_key,
             created_at=key.created_at,
         )
-        try:
-            item.save(condition=MainItem.pk.does_not_exist())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists("Key id collision.") from error
-            raise
+        save_or_raise(item, MainItem.pk.does_not_exist(), AlreadyExists("Key id collision."))
 
     @translate_errors
     def retire(self, tenant_id: TenantId, kid: str, *, retired_at: int, publish_until: int) -> None:

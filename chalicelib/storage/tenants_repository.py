@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.entities import TenantTree, TierNode
 from chalicelib.core.errors import AlreadyExists, NotFound
 from chalicelib.core.ids import NodeId, TenantId
 from chalicelib.storage import keys
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import is_condition_failure, save_or_raise, translate_errors
 from chalicelib.storage.models import GuardItem, MainItem, TierNodeItem
 
 
@@ -57,6 +61,21 @@ def _slug_guards(node: TierNode, slug: str) -> list[GuardItem]:
     ]
 
 
+@contextmanager
+def _claiming_slug(node: TierNode) -> Iterator[TransactWrite]:
+    """A transaction that ends by writing ``node``'s slug guards (which must not exist yet); AlreadyExists if any
+    condition in it fails."""
+    try:
+        with transaction() as tx:
+            yield tx
+            for guard in _slug_guards(node, node.slug):
+                tx.save(guard, condition=MainItem.pk.does_not_exist())
+    except TransactWriteError as error:
+        if is_condition_failure(error):
+            raise AlreadyExists(f"'{node.slug}' is already taken.") from error
+        raise
+
+
 class DynamoTenantRepository:
     @translate_errors
     def load_tree(self, tenant_id: TenantId) -> TenantTree | None:
@@ -67,25 +86,12 @@ class DynamoTenantRepository:
 
     @translate_errors
     def create_node(self, node: TierNode) -> None:
-        try:
-            with transaction() as tx:
-                tx.save(_to_item(node), condition=MainItem.pk.does_not_exist())
-                for guard in _slug_guards(node, node.slug):
-                    tx.save(guard, condition=MainItem.pk.does_not_exist())
-        except TransactWriteError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists(f"'{node.slug}' is already taken.") from error
-            raise
+        with _claiming_slug(node) as tx:
+            tx.save(_to_item(node), condition=MainItem.pk.does_not_exist())
 
     @translate_errors
     def update_node(self, node: TierNode) -> None:
-        item = _to_item(node)
-        try:
-            item.save(condition=MainItem.pk.exists())
-        except PutError as error:
-            if is_condition_failure(error):
-                raise NotFound() from error
-            raise
+        save_or_raise(_to_item(node), MainItem.pk.exists(), NotFound())
 
     @translate_errors
     def list_customers(self) -> list[TenantId]:
@@ -101,17 +107,10 @@ class DynamoTenantRepository:
     @translate_errors
     def rename_node(self, node: TierNode, old_slug: str) -> None:
         """Write the node under its new slug, moving its slug guards, in one transaction."""
-        try:
-            with transaction() as tx:
-                for guard in _slug_guards(node, old_slug):
-                    tx.delete(guard)
-                tx.save(_to_item(node), condition=MainItem.pk.exists())
-                for guard in _slug_guards(node, node.slug):
-                    tx.save(guard, condition=MainItem.pk.does_not_exist())
-        except TransactWriteError as error:
-            if is_condition_failure(error):
-                raise AlreadyExists(f"'{node.slug}' is already taken.") from error
-            raise
+        with _claiming_slug(node) as tx:
+            for guard in _slug_guards(node, old_slug):
+                tx.delete(guard)
+            tx.save(_to_item(node), condition=MainItem.pk.exists())
 
     @translate_errors
     def delete_node(self, node: TierNode) -> None:

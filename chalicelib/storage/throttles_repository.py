@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.core.ids import TenantId
 from chalicelib.storage import keys
-from chalicelib.storage.errors import is_condition_failure, translate_errors
+from chalicelib.storage.errors import translate_errors, updated_if
 from chalicelib.storage.models import ThrottleItem
 
 SK = "THROTTLE"
@@ -38,15 +36,13 @@ class DynamoThrottleRepository:
     ) -> dict[str, int]:
         item = ThrottleItem(keys.throttle(tenant_id, subject), SK)
         expires = dt.datetime.fromtimestamp(now + max(window, max_block) * 4, tz=dt.UTC)
-        try:
-            # Count inside the current window (atomic ADD; the condition keeps a stale window from counting).
-            item.update(
-                actions=[ThrottleItem.failures.add(1), ThrottleItem.ttl.set(expires)],
-                condition=ThrottleItem.window_start >= now - window,
-            )
-        except UpdateError as error:
-            if not is_condition_failure(error):
-                raise
+        # Count inside the current window (atomic ADD; the condition keeps a stale window from counting).
+        counted = updated_if(
+            item,
+            [ThrottleItem.failures.add(1), ThrottleItem.ttl.set(expires)],
+            ThrottleItem.window_start >= now - window,
+        )
+        if not counted:
             item.update(
                 actions=[
                     ThrottleItem.item_type.set(ThrottleItem),
@@ -58,19 +54,16 @@ class DynamoThrottleRepository:
         state = _state(item)
         if state["failures"] >= threshold:
             block = min(max_block, base_block * 2 ** min(state["block_count"], 16))
-            try:
-                item.update(
-                    actions=[
-                        ThrottleItem.blocked_until.set(now + block),
-                        ThrottleItem.block_count.add(1),
-                        ThrottleItem.failures.set(0),
-                        ThrottleItem.window_start.set(now),
-                    ],
-                    condition=ThrottleItem.failures >= threshold,
-                )
-            except UpdateError as error:
-                if not is_condition_failure(error):
-                    raise
+            updated_if(
+                item,
+                [
+                    ThrottleItem.blocked_until.set(now + block),
+                    ThrottleItem.block_count.add(1),
+                    ThrottleItem.failures.set(0),
+                    ThrottleItem.window_start.set(now),
+                ],
+                ThrottleItem.failures >= threshold,
+            )
             state = _state(item)
         return state
 

@@ -76,6 +76,36 @@ def user_key(tenant_id: TenantId, user_id: str) -> tuple[str, str]:
     return keys.user(tenant_id, user_id), PROFILE
 
 
+def login_key(tenant_id: TenantId, email: str) -> tuple[str, str]:
+    """The key of the email login (uniqueness guard and password hash) of ``email``, normalised here."""
+    return keys.email_login(tenant_id, normalize_email(email)), LOGIN
+
+
+def login_item_for(user: User, email: str, password_hash: str | None) -> EmailLoginItem:
+    """A new email login of ``user`` under ``email`` (already normalised)."""
+    return EmailLoginItem(
+        *login_key(user.tenant_id, email),
+        tenant_id=user.tenant_id,
+        email=email,
+        user_id=user.user_id,
+        password_hash=password_hash,
+    )
+
+
+def moved_login(old: EmailLoginItem, tenant_id: TenantId, user_id: str, new_email: str) -> EmailLoginItem:
+    """The login ``old`` under ``new_email`` (already normalised): same user, password hash and lockout state."""
+    return EmailLoginItem(
+        *login_key(tenant_id, new_email),
+        tenant_id=tenant_id,
+        email=new_email,
+        user_id=user_id,
+        password_hash=old.password_hash,
+        failed_attempts=old.failed_attempts,
+        locked_until=old.locked_until,
+        lock_count=old.lock_count,
+    )
+
+
 def _to_login(item: EmailLoginItem) -> PasswordLogin:
     return PasswordLogin(
         tenant_id=TenantId(item.tenant_id),
@@ -110,7 +140,7 @@ class DynamoUserRepository:
     @translate_errors
     def find_user_id_by_email(self, tenant_id: TenantId, email: str) -> UserId | None:
         try:
-            return UserId(EmailLoginItem.get(keys.email_login(tenant_id, normalize_email(email)), LOGIN).user_id)
+            return UserId(EmailLoginItem.get(*login_key(tenant_id, email)).user_id)
         except DoesNotExist:
             return None
 
@@ -120,14 +150,7 @@ class DynamoCredentialRepository:
     def create_user_with_password(self, user: User, password_hash: str | None) -> None:
         email = normalize_email(user.email)
         user_item = user_item_for(user, email)
-        login_item = EmailLoginItem(
-            keys.email_login(user.tenant_id, email),
-            LOGIN,
-            tenant_id=user.tenant_id,
-            email=email,
-            user_id=user.user_id,
-            password_hash=password_hash,
-        )
+        login_item = login_item_for(user, email, password_hash)
         try:
             with transaction() as tx:
                 tx.save(login_item, condition=MainItem.pk.does_not_exist())
@@ -140,7 +163,7 @@ class DynamoCredentialRepository:
     @translate_errors
     def get_password_login(self, tenant_id: TenantId, email: str) -> PasswordLogin | None:
         try:
-            return _to_login(EmailLoginItem.get(keys.email_login(tenant_id, normalize_email(email)), LOGIN))
+            return _to_login(EmailLoginItem.get(*login_key(tenant_id, email)))
         except DoesNotExist:
             return None
 
@@ -148,11 +171,11 @@ class DynamoCredentialRepository:
     def get_login_with_throttles(
         self, tenant_id: TenantId, email: str, throttle_subjects: Sequence[str]
     ) -> tuple[PasswordLogin | None, dict[str, dict[str, int]]]:
-        login_key = (keys.email_login(tenant_id, normalize_email(email)), LOGIN)
+        email_login = login_key(tenant_id, email)
         throttle_keys = {keys.throttle(tenant_id, s): s for s in throttle_subjects}
         login: PasswordLogin | None = None
         throttles: dict[str, dict[str, int]] = {}
-        for item in MainItem.batch_get([login_key, *((k, THROTTLE) for k in throttle_keys)]):
+        for item in MainItem.batch_get([email_login, *((k, THROTTLE) for k in throttle_keys)]):
             if isinstance(item, EmailLoginItem):
                 login = _to_login(item)
             elif isinstance(item, ThrottleItem):
@@ -168,7 +191,7 @@ class DynamoCredentialRepository:
     def set_password_hash(
         self, tenant_id: TenantId, email: str, password_hash: str, *, replaces: str | None = None
     ) -> bool:
-        item = EmailLoginItem(keys.email_login(tenant_id, normalize_email(email)), LOGIN)
+        item = EmailLoginItem(*login_key(tenant_id, email))
         condition = MainItem.pk.exists()
         if replaces is not None:
             condition &= EmailLoginItem.password_hash == replaces

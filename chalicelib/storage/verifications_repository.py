@@ -20,9 +20,22 @@ from chalicelib.core.ids import TenantId, UserId
 from chalicelib.storage import keys
 from chalicelib.storage.audit_repository import audit_item_for
 from chalicelib.storage.connection import transaction
-from chalicelib.storage.errors import cancelled_indexes, is_condition_failure, translate_errors
+from chalicelib.storage.errors import (
+    cancelled_indexes,
+    is_condition_failure,
+    translate_errors,
+    update_or_raise,
+    updated_if,
+)
 from chalicelib.storage.models import AuditItem, EmailLoginItem, MainItem, UserItem, VerificationItem
-from chalicelib.storage.users_repository import LOGIN, normalize_email, user_item_for, user_key
+from chalicelib.storage.users_repository import (
+    login_item_for,
+    login_key,
+    moved_login,
+    normalize_email,
+    user_item_for,
+    user_key,
+)
 
 SK = "VERIFY"
 KEEP_AFTER_EXPIRY = 7 * 86400  # used and expired links linger a week for support, then TTL removes them
@@ -75,10 +88,6 @@ def _key(tenant_id: TenantId, verification_id: str) -> VerificationItem:
     return VerificationItem(keys.verification(tenant_id, verification_id), SK)
 
 
-def _user_item(user: User, email: str) -> UserItem:
-    return user_item_for(user, email)
-
-
 def _usable(kind: VerificationKind, link_digest: str, now: int) -> Condition:
     condition: Condition = (
         (VerificationItem.link_digest == link_digest)
@@ -95,18 +104,11 @@ class DynamoVerificationRepository:
         self, user: User, password_hash: str | None, verification: Verification, event: AuditEvent | None = None
     ) -> None:
         email = normalize_email(user.email)
-        login = EmailLoginItem(
-            keys.email_login(user.tenant_id, email),
-            LOGIN,
-            tenant_id=user.tenant_id,
-            email=email,
-            user_id=user.user_id,
-            password_hash=password_hash,
-        )
+        login = login_item_for(user, email, password_hash)
         try:
             with transaction() as tx:
                 tx.save(login, condition=MainItem.pk.does_not_exist())
-                tx.save(_user_item(user, email), condition=MainItem.pk.does_not_exist())
+                tx.save(user_item_for(user, email), condition=MainItem.pk.does_not_exist())
                 tx.save(_item(verification), condition=MainItem.pk.does_not_exist())
                 _with_event(tx, event)
         except TransactWriteError as error:
@@ -124,7 +126,7 @@ class DynamoVerificationRepository:
             with transaction() as tx:
                 tx.delete(UserItem(*user_key(tenant_id, user_id)), condition=UserItem.status == "pending")
                 tx.delete(
-                    EmailLoginItem(keys.email_login(tenant_id, normalize_email(user.email)), LOGIN),
+                    EmailLoginItem(*login_key(tenant_id, user.email)),
                     condition=EmailLoginItem.user_id == user_id,
                 )
                 tx.delete(
@@ -173,12 +175,7 @@ class DynamoVerificationRepository:
         condition = MainItem.pk.exists() & (VerificationItem.consumed_at == 0)
         if max_sends is not None:
             condition &= VerificationItem.send_count < max_sends
-        try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if is_condition_failure(error):
-                raise CodeInvalid(detail="verification gone, used, or sent too often") from error
-            raise
+        update_or_raise(item, actions, condition, CodeInvalid(detail="verification gone, used, or sent too often"))
         return _to_verification(item)
 
     @translate_errors
@@ -206,7 +203,7 @@ class DynamoVerificationRepository:
             with transaction() as tx:
                 tx.update(item, actions=[use], condition=_usable(kind, link_digest, now))
                 tx.update(
-                    EmailLoginItem(keys.email_login(tenant_id, normalize_email(email)), LOGIN),
+                    EmailLoginItem(*login_key(tenant_id, email)),
                     actions=[EmailLoginItem.password_hash.set(password_hash)],
                     condition=EmailLoginItem.user_id == current.user_id,
                 )
@@ -223,30 +220,15 @@ class DynamoVerificationRepository:
 
     @translate_errors
     def mark_sent(self, tenant_id: TenantId, verification_id: str, *, now: int) -> None:
-        try:
-            _key(tenant_id, verification_id).update(
-                actions=[VerificationItem.sent_at.set(now)], condition=MainItem.pk.exists()
-            )
-        except UpdateError as error:
-            if not is_condition_failure(error):
-                raise
+        updated_if(_key(tenant_id, verification_id), [VerificationItem.sent_at.set(now)], MainItem.pk.exists())
 
     @translate_errors
     def activate(self, tenant_id: TenantId, user_id: UserId, *, now: int) -> bool:
-        try:
-            UserItem(*user_key(tenant_id, user_id)).update(
-                actions=[
-                    UserItem.status.set("active"),
-                    UserItem.email_verified.set(True),
-                    UserItem.updated_at.set(now),
-                ],
-                condition=MainItem.pk.exists() & (UserItem.status == "pending"),
-            )
-        except UpdateError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return updated_if(
+            UserItem(*user_key(tenant_id, user_id)),
+            [UserItem.status.set("active"), UserItem.email_verified.set(True), UserItem.updated_at.set(now)],
+            MainItem.pk.exists() & (UserItem.status == "pending"),
+        )
 
     @translate_errors
     def change_email(
@@ -263,21 +245,11 @@ class DynamoVerificationRepository:
             raise CodeInvalid(detail="unknown email change")
         try:
             user = UserItem.get(*user_key(tenant_id, verification.user_id), consistent_read=True)
-            old = EmailLoginItem.get(keys.email_login(tenant_id, normalize_email(user.email)), LOGIN)
+            old = EmailLoginItem.get(*login_key(tenant_id, user.email))
         except DoesNotExist as error:
             raise CodeInvalid(detail="account or login gone") from error
         new_email = normalize_email(verification.new_email)
-        moved = EmailLoginItem(
-            keys.email_login(tenant_id, new_email),
-            LOGIN,
-            tenant_id=tenant_id,
-            email=new_email,
-            user_id=verification.user_id,
-            password_hash=old.password_hash,
-            failed_attempts=old.failed_attempts,
-            locked_until=old.locked_until,
-            lock_count=old.lock_count,
-        )
+        moved = moved_login(old, tenant_id, verification.user_id, new_email)
         same_password = (
             EmailLoginItem.password_hash == old.password_hash
             if old.password_hash is not None

@@ -201,33 +201,39 @@ def test_an_expired_code_is_refused_even_before_ttl_deletes_it(tenant: str) -> N
         )
 
 
-def _grant(tenant: str) -> tuple[Any, str]:
-    from chalicelib.core import clock
+def _grant_record(tenant: str, grant_id: str, digest: str, now: int) -> Any:
+    """Client ``client-a``'s grant ``grant_id`` for user ``u``, issued at ``now`` for an hour; its refresh token's
+    digest is ``digest``."""
     from chalicelib.core.entities import Grant
-    from chalicelib.core.ids import ClientId, TenantId, UserId, new_id
+    from chalicelib.core.ids import ClientId, TenantId, UserId
+
+    return Grant(
+        tenant_id=TenantId(tenant),
+        grant_id=grant_id,
+        client_id=ClientId("client-a"),
+        user_id=UserId("u"),
+        scope=("openid",),
+        session_id="s",
+        auth_time=now,
+        acr="1",
+        amr=("pwd",),
+        claims={},
+        created_at=now,
+        expires_at=now + 3600,
+        current_digest=digest,
+    )
+
+
+def _grant(tenant: str) -> tuple[Any, str]:
+    """A stored grant and its first refresh token."""
+    from chalicelib.core import clock
+    from chalicelib.core.ids import new_id
     from chalicelib.services.tokens import make_refresh_token
     from chalicelib.storage.grants_repository import DynamoGrantRepository
 
     grant_id = new_id()
     token, digest = make_refresh_token(grant_id, 0)
-    now = clock.now()
-    DynamoGrantRepository().create(
-        Grant(
-            tenant_id=TenantId(tenant),
-            grant_id=grant_id,
-            client_id=ClientId("client-a"),
-            user_id=UserId("u"),
-            scope=("openid",),
-            session_id="s",
-            auth_time=now,
-            acr="1",
-            amr=("pwd",),
-            claims={},
-            created_at=now,
-            expires_at=now + 3600,
-            current_digest=digest,
-        )
-    )
+    DynamoGrantRepository().create(_grant_record(tenant, grant_id, digest, clock.now()))
     return grant_id, token
 
 
@@ -272,26 +278,21 @@ def test_grace_window_lets_the_previous_token_rotate_once_more(tenant: str) -> N
     repo = DynamoGrantRepository()
     grant_id, token = _grant(tenant)
     _, generation, digest = parse_refresh_token(token) or ("", 0, "")
-    first = repo.rotate(
-        TenantId(tenant),
-        grant_id,
-        generation=generation,
-        presented_digest=digest,
-        new_digest=make_refresh_token(grant_id, 1)[1],
-        client_id=ClientId("client-a"),
-        now=clock.now(),
-        grace_seconds=10,
-    )
-    retried = repo.rotate(
-        TenantId(tenant),
-        grant_id,
-        generation=generation,
-        presented_digest=digest,
-        new_digest=make_refresh_token(grant_id, 1)[1],
-        client_id=ClientId("client-a"),
-        now=clock.now(),
-        grace_seconds=10,
-    )
+
+    def rotate_first_token() -> Any:
+        return repo.rotate(
+            TenantId(tenant),
+            grant_id,
+            generation=generation,
+            presented_digest=digest,
+            new_digest=make_refresh_token(grant_id, 1)[1],
+            client_id=ClientId("client-a"),
+            now=clock.now(),
+            grace_seconds=10,
+        )
+
+    first = rotate_first_token()
+    retried = rotate_first_token()
     assert retried.current_digest != first.current_digest and not retried.revoked_at
 
 
@@ -336,9 +337,8 @@ def test_throttle_counts_failures_and_blocks_with_growing_duration(tenant: str) 
 
 def test_revoking_a_grant_before_it_exists_leaves_a_tombstone_that_blocks_its_creation(tenant: str) -> None:
     from chalicelib.core import clock
-    from chalicelib.core.entities import Grant
     from chalicelib.core.errors import AlreadyExists
-    from chalicelib.core.ids import ClientId, TenantId, UserId, new_id
+    from chalicelib.core.ids import TenantId, new_id
     from chalicelib.storage.grants_repository import DynamoGrantRepository
 
     repo = DynamoGrantRepository()
@@ -349,23 +349,7 @@ def test_revoking_a_grant_before_it_exists_leaves_a_tombstone_that_blocks_its_cr
     tombstone = repo.get(TenantId(tenant), grant_id)
     assert tombstone is not None and tombstone.revoked_at == now and tombstone.client_id == ""
     with pytest.raises(AlreadyExists):
-        repo.create(
-            Grant(
-                tenant_id=TenantId(tenant),
-                grant_id=grant_id,
-                client_id=ClientId("client-a"),
-                user_id=UserId("u"),
-                scope=("openid",),
-                session_id="s",
-                auth_time=now,
-                acr="1",
-                amr=("pwd",),
-                claims={},
-                created_at=now,
-                expires_at=now + 3600,
-                current_digest="d",
-            )
-        )
+        repo.create(_grant_record(tenant, grant_id, "d", now))
     # Revoking an existing grant keeps its data.
     existing, _ = _grant(tenant)
     repo.revoke(TenantId(tenant), existing, now=now)

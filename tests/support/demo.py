@@ -34,10 +34,11 @@ def alice_as_seeded(live_server: str) -> Iterator[None]:
 
 
 def totp(secret: str, clock: Any) -> str:
-    """The TOTP code for ``secret`` at the server clock's current time."""
+    """The TOTP code for ``secret`` (base32, spaces allowed as the enrollment page groups it) at the server clock's
+    current time."""
     import pyotp
 
-    return str(pyotp.TOTP(secret).at(clock.now()))
+    return str(pyotp.TOTP(secret.replace(" ", "")).at(clock.now()))
 
 
 def demo_web_tokens(demo: dict[str, Any], page: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Identity analytics for tenant admins: ``GET /t/{tenant}/admin/analytics`` (JSON; ``days`` 1-90, ``node`` slug or
-``client`` id to narrow the scope) and ``/t/{tenant}/admin/dashboard``, a hosted page with server-rendered SVG
-charts (no script, no CDN): the admin pastes an admin access token into its form (POST, never in a URL).
+``client`` id to narrow the scope) and ``/t/{tenant}/admin/dashboard``, a hosted page (``admin_dashboard.html``,
+en/de/fr) with server-rendered SVG charts (no script, no CDN): the admin pastes an admin access token into its form
+(POST, never in a URL).
 
 An organization's admin sees its own node (and can narrow to a node or client below it); only the customer's
 admin sees the tenant-wide figures.
@@ -8,18 +9,21 @@ admin sees the tenant-wide figures.
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
+from urllib.parse import quote
 
 from chalicelib import container
 from chalicelib.core.errors import Forbidden, InvalidInput
-from chalicelib.core.ids import ClientId
+from chalicelib.core.ids import ClientId, TenantId
 from chalicelib.services.analytics import ALL, DayReport
 from chalicelib.web.admin.access import NO_STORE, AdminAccess, authorize
+from chalicelib.web.admin.charts import bar_chart
 from chalicelib.web.errors import InvalidRequest, admin_endpoint, page_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, html_response, json_response, single
-from chalicelib.web.oidc.pages import error_page
+from chalicelib.web.oidc.pages import branding_for, error_page, locale_for
+from chalicelib.web.pages.i18n import translate
+from chalicelib.web.pages.render import render_page
 
 TOP_SIGNALS = 5
 
@@ -99,85 +103,71 @@ def analytics_endpoint(request: HttpRequest, tenant: str) -> HttpResponse:
 def _dashboard(request: HttpRequest, tenant: str) -> HttpResponse:
     """The hosted dashboard: a token form (GET), the charts (POST with the token)."""
     if request.method == "GET":
-        return html_response(_page(tenant, None, None))
+        return _page(request, tenant, None, None)
     form = request.form()
     token = single(form, "token") or ""
     if not token:
-        return html_response(_page(tenant, None, "Paste an admin access token."), 400)
+        return _page(request, tenant, None, "dashboard.error.token_required", 400)
     authorized = HttpRequest(
         "GET", request.path_params, {}, {**request.headers, "authorization": f"Bearer {token}"}, b"", request.source_ip
     )
     response = analytics_endpoint(authorized, tenant)
     if response.status != 200:
         message = json.loads(response.body).get("error_description", "The token was refused.")
-        return html_response(_page(tenant, None, str(message)), response.status)
-    return html_response(_page(tenant, json.loads(response.body), None))
+        return _page(request, tenant, None, str(message), response.status)
+    return _page(request, tenant, json.loads(response.body), None)
 
 
 # --- rendering ------------------------------------------------------------------------------------------------
 
-
-def bar_chart(title: str, points: list[tuple[str, int]], color: str = "#2f5bea") -> str:
-    """A bar chart as inline SVG (labels and values escaped)."""
-    width, height, pad = 640, 200, 28
-    top = max([v for _, v in points] + [1])
-    bar = (width - 2 * pad) / max(len(points), 1)
-    parts = [f'<figure><figcaption>{html.escape(title)}</figcaption><svg role="img" viewBox="0 0 {width} {height}"',
-             f' width="100%" aria-label="{html.escape(title)}">']  # fmt: skip
-    for index, (label, value) in enumerate(points):
-        h = (height - 2 * pad) * value / top
-        x = pad + index * bar
-        y = height - pad - h
-        parts.append(
-            f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{max(bar - 4, 1):.1f}" height="{h:.1f}" fill="{color}">'
-            f"<title>{html.escape(label)}: {value}</title></rect>"
-            f'<text x="{x + bar / 2:.1f}" y="{height - 8}" font-size="10" text-anchor="middle">'
-            f"{html.escape(label[5:])}</text>"
-            f'<text x="{x + bar / 2:.1f}" y="{max(y - 4, 10):.1f}" font-size="11" text-anchor="middle">{value}</text>'
-        )
-    parts.append("</svg></figure>")
-    return "".join(parts)
+# The page's own CSP: html_response's, but forms may only post back here (the token form is the only one).
+DASHBOARD_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
-def _table(title: str, rows: dict[str, Any]) -> str:
-    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
-    return f"<h2>{html.escape(title)}</h2><table>{body or '<tr><td>none</td></tr>'}</table>"
+def dashboard_report(report: dict[str, Any]) -> dict[str, Any]:
+    """What ``admin_dashboard.html`` shows of an analytics report (``_report``): charts and summary tables."""
+    days, s = report["days"], report["summary"]
+    return {
+        "charts": [
+            bar_chart("dashboard.chart.signins", [(d["day"], d["signins"]) for d in days]),
+            bar_chart("dashboard.chart.active_users", [(d["day"], d["active_users"]) for d in days], "#1b7f5a"),
+            bar_chart("dashboard.chart.failures", [(d["day"], d["failures"]) for d in days], "#b3261e"),
+        ],
+        "period_days": len(days),
+        "scope": report["scope"],
+        "headline": [
+            ("dashboard.summary.signins", s["signins"]),
+            ("dashboard.summary.failures", s["failures"]),
+            ("dashboard.summary.registrations", s["registrations"]),
+            ("dashboard.summary.local_federated", f"{s['local_signins']} / {s['federated_signins']}"),
+            ("dashboard.summary.mfa_adoption", f"{s['mfa_adoption'] * 100:.0f}%"),
+            ("dashboard.summary.fraud_blocks", s["fraud_blocks"]),
+        ],
+        "failures_by_reason": list(s["failures_by_reason"].items()),
+        "top_risk_signals": list(s["top_risk_signals"].items()),
+        "decisions": list(s["decisions"].items()),
+    }
 
 
-def _page(tenant: str, report: dict[str, Any] | None, error: str | None) -> str:
-    name = html.escape(tenant[:64])
-    form = (
-        f'<form method="post" action="/t/{name}/admin/dashboard"><label>Admin access token '
-        '<input name="token" type="password" autocomplete="off" required></label> <button>Show</button></form>'
+def _page(
+    request: HttpRequest, tenant: str, report: dict[str, Any] | None, error: str | None, status: int = 200
+) -> HttpResponse:
+    """The dashboard page in the admin's language; ``error`` is a catalog key or a message of the analytics API."""
+    locale = locale_for(request)
+    name = tenant[:64]
+    html = render_page(
+        "admin_dashboard.html",
+        locale=locale,
+        branding=branding_for(TenantId(name)),
+        tenant=name,
+        action_url=f"/t/{quote(name, safe='')}/admin/dashboard",
+        error=translate(locale, error) if error else None,
+        report=dashboard_report(report) if report is not None else None,
     )
-    content = f'<p class="error" id="error">{html.escape(error)}</p>' if error else ""
-    if report is not None:
-        days = report["days"]
-        s = report["summary"]
-        content += bar_chart("Sign-ins per day", [(d["day"], d["signins"]) for d in days])
-        content += bar_chart("Active users per day", [(d["day"], d["active_users"]) for d in days], "#1b7f5a")
-        content += bar_chart("Failed sign-ins per day", [(d["day"], d["failures"]) for d in days], "#b3261e")
-        headline = {
-            "sign-ins": s["signins"],
-            "failures": s["failures"],
-            "new registrations": s["registrations"],
-            "local / federated sign-ins": f"{s['local_signins']} / {s['federated_signins']}",
-            "MFA adoption (sign-ins with a second factor)": f"{s['mfa_adoption'] * 100:.0f}%",
-            "fraud blocks": s["fraud_blocks"],
-        }
-        content += _table(f"Last {len(days)} days ({report['scope']})", headline)
-        content += _table("Failures by reason", s["failures_by_reason"])
-        content += _table("Top risk signals", s["top_risk_signals"])
-        content += _table("Risk decisions", s["decisions"])
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:760px;margin:2rem auto;padding:0 1rem;color:#1b1b1f}"
-        "table{border-collapse:collapse;margin-bottom:1rem}th,td{padding:.25rem .75rem;border-bottom:1px solid #ddd;"
-        "text-align:left}figure{margin:1rem 0}figcaption{font-weight:600}.error{color:#b3261e}"
-    )
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dashboard – {name}</title>'
-        f"<style>{style}</style></head><body><h1>Identity dashboard: {name}</h1>{form}{content}</body></html>"
-    )
+    return html_response(html, status, {"Content-Security-Policy": DASHBOARD_CSP})
 
 
 dashboard_endpoint = page_endpoint(error_page)(_dashboard)

@@ -626,3 +626,10 @@ from chalicelib.web.pages.i18n_new_password import NEW_PASSWORD_MESSAGES  # noqa
 
 for _locale, _entries in NEW_PASSWORD_MESSAGES.items():
     MESSAGES[_locale].update(_entries)
+
+
+# The admin dashboard page (hosted, token form + charts).
+from chalicelib.web.pages.i18n_dashboard import DASHBOARD_MESSAGES  # noqa: E402
+
+for _locale, _entries in DASHBOARD_MESSAGES.items():
+    MESSAGES[_locale].update(_entries)

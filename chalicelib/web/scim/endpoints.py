@@ -9,6 +9,7 @@ the one the token was verified for, so a token of one tenant never reaches anoth
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import container
@@ -20,9 +21,9 @@ from chalicelib.web.errors import SCIM_JSON, ScimError, scim_endpoint
 from chalicelib.web.http import HttpRequest, HttpResponse, json_response
 from chalicelib.web.oidc.resources import bearer_token
 from chalicelib.web.scim.discovery import MAX_RESULTS, resource_types, schemas, service_provider_config
-from chalicelib.web.scim.filters import parse_filter
+from chalicelib.web.scim.filters import FilterAttributes, parse_filter
 from chalicelib.web.scim.groups import GROUP_ATTRIBUTES, GROUP_FILTERS, parse_group, to_scim_group
-from chalicelib.web.scim.patch import apply_patch
+from chalicelib.web.scim.patch import Attributes, apply_patch
 from chalicelib.web.scim.users import USER_ATTRIBUTES, USER_FILTERS, parse_user, to_scim_user
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -84,6 +85,22 @@ def _number(request: HttpRequest, name: str, default: int) -> int:
         return int(values[0])
     except ValueError as error:
         raise ScimError(400, f"'{name}' must be an integer.", "invalidValue") from error
+
+
+def _replacement(
+    request: HttpRequest,
+    current: Callable[[], dict[str, Any]],
+    attributes: Attributes,
+    filters: FilterAttributes,
+) -> Any:
+    """The resource a PUT or PATCH asks for: PUT's body, or the ``current`` resource with PATCH's operations applied
+    (the body is read first, so a malformed one is refused before the resource is looked up)."""
+    if request.method == "PUT":
+        return read_body(request)
+    if request.method == "PATCH":
+        patch = read_body(request)
+        return apply_patch(current(), patch, attributes, filters)
+    raise _method_not_allowed(request)
 
 
 def _list_response(resources: list[dict[str, Any]], request: HttpRequest) -> HttpResponse:
@@ -198,14 +215,12 @@ def _write_user(request: HttpRequest, tenant_id: TenantId, user_id: str) -> Http
     if request.method == "DELETE":
         container.provisioning().delete(tenant_id, user_id)
         return HttpResponse(204, "", {"Cache-Control": "no-store"})
-    if request.method == "PUT":
-        body = read_body(request)
-    elif request.method == "PATCH":
-        patch = read_body(request)
-        current = to_scim_user(container.provisioning().get(tenant_id, user_id), url)
-        body = apply_patch(current, patch, USER_ATTRIBUTES, USER_FILTERS)
-    else:
-        raise _method_not_allowed(request)
+    body = _replacement(
+        request,
+        lambda: to_scim_user(container.provisioning().get(tenant_id, user_id), url),
+        USER_ATTRIBUTES,
+        USER_FILTERS,
+    )
     data, password = parse_user(body)
     user = container.provisioning().replace(tenant_id, user_id, data)
     if password is not None:
@@ -253,13 +268,11 @@ def _write_group(request: HttpRequest, tenant_id: TenantId, group_id: str) -> Ht
     if request.method == "DELETE":
         container.groups().delete(tenant_id, group_id)
         return HttpResponse(204, "", {"Cache-Control": "no-store"})
-    if request.method == "PUT":
-        body = read_body(request)
-    elif request.method == "PATCH":
-        patch = read_body(request)
-        current = to_scim_group(container.groups().get(tenant_id, group_id), url)
-        body = apply_patch(current, patch, GROUP_ATTRIBUTES, GROUP_FILTERS)
-    else:
-        raise _method_not_allowed(request)
+    body = _replacement(
+        request,
+        lambda: to_scim_group(container.groups().get(tenant_id, group_id), url),
+        GROUP_ATTRIBUTES,
+        GROUP_FILTERS,
+    )
     group = container.groups().replace(tenant_id, group_id, parse_group(body))
     return scim_response(to_scim_group(group, url))

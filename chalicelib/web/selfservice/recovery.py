@@ -15,7 +15,7 @@ from chalicelib.web.oidc.authorize import SESSION_COOKIE
 from chalicelib.web.oidc.pages import error_page, page
 from chalicelib.web.selfservice import forms
 from chalicelib.web.selfservice.register import check_email_page
-from chalicelib.web.selfservice.verify import invalid_link_page, password_form, result_page
+from chalicelib.web.selfservice.verify import confirmation_page, invalid_link_page, password_form, result_page
 
 MAX_EMAIL = 254
 
@@ -124,19 +124,12 @@ def _email_verify(http: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id = container.tenants().tree(tenant).tenant_id
     recovery = container.recovery()
     if http.method == "GET":
-        token = single(http.query, "token") or ""
-        try:
-            recovery.check_email_change_link(tenant_id, token)
-        except CodeInvalid:
-            return invalid_link_page(http, tenant_id)
-        return result_page(
+        return confirmation_page(
             http,
             tenant_id,
-            title="email_change.confirm.title",
-            message="email_change.confirm.message",
-            confirm="email_change.confirm.button",
-            action_url=urls.page(tenant_id, "email/verify"),
-            token=token,
+            lambda token: recovery.check_email_change_link(tenant_id, token),
+            messages="email_change",
+            path="email/verify",
         )
     forms.check_csrf(http)
     try:

@@ -7,6 +7,8 @@ application with a code when the registration started from an authorization requ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib import container
 from chalicelib.core.entities import User, Verification
 from chalicelib.core.errors import CodeInvalid, InvalidInput, NotFound
@@ -68,6 +70,28 @@ def invalid_link_page(http: HttpRequest, tenant_id: TenantId) -> HttpResponse:
     )
 
 
+def confirmation_page(
+    http: HttpRequest, tenant_id: TenantId, check_link: Callable[[str], object], *, messages: str, path: str
+) -> HttpResponse:
+    """The page an emailed link opens (GET): a button that posts the link's token to ``path`` (mail scanners
+    fetch links, so only the post may use it), or the invalid-link page when ``check_link`` raises CodeInvalid.
+    ``messages`` is the catalog prefix of its ``.confirm.title``, ``.confirm.message`` and ``.confirm.button``."""
+    token = single(http.query, "token") or ""
+    try:
+        check_link(token)
+    except CodeInvalid:
+        return invalid_link_page(http, tenant_id)
+    return result_page(
+        http,
+        tenant_id,
+        title=f"{messages}.confirm.title",
+        message=f"{messages}.confirm.message",
+        confirm=f"{messages}.confirm.button",
+        action_url=urls.page(tenant_id, path),
+        token=token,
+    )
+
+
 def signed_in(http: HttpRequest, tenant_id: TenantId, user: User, verification: Verification) -> HttpResponse:
     """Start a session for the verified user and continue the authorization request it came from, if any."""
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
@@ -92,19 +116,12 @@ def signed_in(http: HttpRequest, tenant_id: TenantId, user: User, verification: 
 def _verify(http: HttpRequest, tenant: str) -> HttpResponse:
     tenant_id = container.tenants().tree(tenant).tenant_id
     if http.method == "GET":
-        token = single(http.query, "token") or ""
-        try:
-            container.verification_flow().peek(tenant_id, token, "registration")
-        except CodeInvalid:
-            return invalid_link_page(http, tenant_id)
-        return result_page(
+        return confirmation_page(
             http,
             tenant_id,
-            title="verify.confirm.title",
-            message="verify.confirm.message",
-            confirm="verify.confirm.button",
-            action_url=urls.page(tenant_id, "verify"),
-            token=token,
+            lambda token: container.verification_flow().peek(tenant_id, token, "registration"),
+            messages="verify",
+            path="verify",
         )
     forms.check_csrf(http)
     try:

@@ -133,23 +133,6 @@ def privacy_tenant(live_server: str) -> dict[str, Any]:
     }
 
 
-def tenant_user(tenant: str, **profile: Any) -> E2EUser:
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    email = f"user-{uuid.uuid4().hex[:10]}@example.org"
-    password = f"Pw-{secrets.token_urlsafe(12)}"
-    created = container.accounts().create_user(
-        TenantId(tenant),
-        email=email,
-        password=password,
-        verified=True,
-        settings=container.tenants().effective(TenantId(tenant)),
-        profile=profile or None,
-    )
-    return E2EUser(email, password, str(created.user_id))
-
-
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.25) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -16,10 +16,10 @@ import pytest
 import requests
 from jose import jwt
 
-from tests.e2e.account.conftest import tenant_user
 from tests.support.account_portal import PortalAgent
 from tests.support.federation import Bed, Walker, add_saml_integration, code_of, make_bed, upstream_user
 from tests.support.oidc_client import E2EUser, Page, Provider, query_params
+from tests.support.tenants import new_user
 
 pytestmark = pytest.mark.stack
 
@@ -66,7 +66,7 @@ def start_link(agent: PortalAgent, bed: Bed, email: str, password: str) -> str:
 
 
 def test_portal_links_an_upstream_identity_and_signs_in_with_it(bed: Bed) -> None:
-    user = tenant_user(bed.tenant)
+    user = new_user(bed.tenant)
     up_email, up_password = upstream_user(bed, given_name="Upo")
     agent = PortalAgent(bed.base, bed.tenant)
     agent.sign_in(user.email, user.password, "/security")
@@ -93,7 +93,7 @@ def test_portal_links_an_upstream_identity_and_signs_in_with_it(bed: Bed) -> Non
 
 
 def test_an_identity_linked_to_another_user_is_refused(bed: Bed) -> None:
-    owner, other = tenant_user(bed.tenant), tenant_user(bed.tenant)
+    owner, other = new_user(bed.tenant), new_user(bed.tenant)
     up_email, up_password = upstream_user(bed)
     first = PortalAgent(bed.base, bed.tenant)
     first.sign_in(owner.email, owner.password)
@@ -114,7 +114,7 @@ def test_an_identity_linked_to_another_user_is_refused(bed: Bed) -> None:
 def test_the_link_return_is_single_use_and_bound(bed: Bed, clock: Any) -> None:
     from chalicelib.services.federation import LOGIN_SECONDS
 
-    alice, bob = tenant_user(bed.tenant), tenant_user(bed.tenant)
+    alice, bob = new_user(bed.tenant), new_user(bed.tenant)
     up_email, up_password = upstream_user(bed)
     agent = PortalAgent(bed.base, bed.tenant)
     agent.sign_in(alice.email, alice.password)
@@ -169,7 +169,7 @@ def test_the_link_return_is_single_use_and_bound(bed: Bed, clock: Any) -> None:
 def test_an_old_session_signs_in_again_before_linking(bed: Bed, clock: Any) -> None:
     from chalicelib.web.account.linking import REAUTH_SECONDS
 
-    user = tenant_user(bed.tenant)
+    user = new_user(bed.tenant)
     agent = PortalAgent(bed.base, bed.tenant)
     agent.sign_in(user.email, user.password)
     clock.advance(REAUTH_SECONDS + 5)
@@ -187,7 +187,7 @@ def test_an_old_session_signs_in_again_before_linking(bed: Bed, clock: Any) -> N
 
 
 def test_unknown_or_already_linked_provider_and_forged_forms(bed: Bed) -> None:
-    user = tenant_user(bed.tenant)
+    user = new_user(bed.tenant)
     up_email, up_password = upstream_user(bed)
     agent = PortalAgent(bed.base, bed.tenant)
     agent.sign_in(user.email, user.password)
@@ -227,7 +227,7 @@ def test_app_gets_a_one_time_link_url(bed: Bed, clock: Any) -> None:
     from chalicelib.services.identity_linking import TICKET_SECONDS
     from chalicelib.web.account.linking import REAUTH_SECONDS
 
-    user = tenant_user(bed.tenant)
+    user = new_user(bed.tenant)
     up_email, up_password = upstream_user(bed)
     app_browser = requests.Session()
     token = app_token(bed, user, app_browser)
@@ -263,7 +263,7 @@ def test_app_gets_a_one_time_link_url(bed: Bed, clock: Any) -> None:
 
 
 def test_app_link_refuses_an_identity_of_another_user(bed: Bed) -> None:
-    owner, other = tenant_user(bed.tenant), tenant_user(bed.tenant)
+    owner, other = new_user(bed.tenant), new_user(bed.tenant)
     up_email, up_password = upstream_user(bed)
     for person in (owner, other):
         link_url = api(bed, app_token(bed, person), "POST", json={"idp": "up"}).json()["link_url"]
@@ -298,7 +298,7 @@ def test_saml_link_is_single_use_and_never_takes_another_users_identity(bed: Bed
 
     idp = SamlTestIdP(tmp_path / "idp")
     add_saml_integration(bed, idp)
-    owner, other = tenant_user(bed.tenant), tenant_user(bed.tenant)
+    owner, other = new_user(bed.tenant), new_user(bed.tenant)
     who = User(name_id=f"corp-{uuid.uuid4().hex[:10]}", name_id_format=NAMEID_FORMAT_PERSISTENT,
                attributes={"mail": [owner.email]})  # fmt: skip
     agent = PortalAgent(bed.base, bed.tenant)

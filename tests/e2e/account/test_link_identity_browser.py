@@ -17,10 +17,10 @@ import requests
 from jose import jwt
 from playwright.sync_api import expect
 
-from tests.e2e.account.conftest import tenant_user
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the shared Chromium fixture
 from tests.support.federation import Bed, add_saml_integration, make_bed, upstream_user
 from tests.support.oidc_client import E2EUser, query_params
+from tests.support.tenants import new_user
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
@@ -82,7 +82,7 @@ def test_link_saml_and_oidc_identities_in_the_portal_and_sign_in_with_them(
     bed = make_bed(live_server, linking="none")
     idp = SamlTestIdP(tmp_path / "idp")
     add_saml_integration(bed, idp)
-    user: E2EUser = tenant_user(bed.tenant)
+    user: E2EUser = new_user(bed.tenant)
     up_email, up_password = upstream_user(bed, given_name="Upo")
     saml_person = User(
         name_id=f"corp-{uuid.uuid4().hex[:10]}",

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.account.conftest import refresh, sign_in_tokens, tenant_user
+from tests.e2e.account.conftest import refresh, sign_in_tokens
 from tests.e2e.account.test_privacy import export_link
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the shared Chromium fixture
 from tests.support.oidc_client import E2EClient, E2EUser, Provider
+from tests.support.tenants import new_user
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
@@ -169,7 +170,7 @@ def test_portal_account_deletion(
     privacy_tenant: dict[str, Any],
 ) -> None:
     provider: Provider = privacy_tenant["provider"]
-    user = tenant_user(privacy_tenant["tenant"], name="Leaving Soon")
+    user = new_user(privacy_tenant["tenant"], name="Leaving Soon")
     browser = chromium()
     open_portal(browser, provider, user, "/privacy")
     page = browser.page

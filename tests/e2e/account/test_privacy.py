@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.e2e.account.conftest import AccountApi, refresh, sign_in_tokens, tenant_user, wait_for
+from tests.e2e.account.conftest import AccountApi, refresh, sign_in_tokens, wait_for
 from tests.support.oidc_client import E2EClient, E2EUser, Provider
+from tests.support.tenants import new_user
 
 pytestmark = pytest.mark.stack
 
@@ -103,8 +104,8 @@ def test_deletion_needs_the_password_then_erases_every_trace(
 ) -> None:
     provider: Provider = privacy_tenant["provider"]
     client, partner = privacy_tenant["client"], privacy_tenant["partner"]
-    user = tenant_user(privacy_tenant["tenant"], name="Erased Person", given_name="Erasmus")
-    bystander = tenant_user(privacy_tenant["tenant"], name="Still Here")
+    user = new_user(privacy_tenant["tenant"], name="Erased Person", given_name="Erasmus")
+    bystander = new_user(privacy_tenant["tenant"], name="Still Here")
     with pytest.raises(AssertionError):
         sign_in_tokens(provider, client, E2EUser(user.email, "wrong-password-3", user.user_id))
     sign_in_tokens(provider, partner, user, scope="openid email", consent="allow")
@@ -158,7 +159,7 @@ def test_signing_in_during_the_grace_period_cancels_the_deletion(
 ) -> None:
     provider: Provider = privacy_tenant["provider"]
     client = privacy_tenant["client"]
-    user = tenant_user(privacy_tenant["tenant"], name="Changed Mind")
+    user = new_user(privacy_tenant["tenant"], name="Changed Mind")
     api = AccountApi(provider, sign_in_tokens(provider, client, user).access_token)
     assert api.call("POST", "/deletion", json={"password": user.password}).status_code == 202
     again = sign_in_tokens(provider, client, user)  # within the 3 s grace period

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.account.conftest import AccountApi, tenant_user
+from tests.e2e.account.conftest import AccountApi
 from tests.support.oidc_client import E2EClient, Page, Provider, query_params
+from tests.support.tenants import new_user
 
 pytestmark = pytest.mark.stack
 
@@ -49,7 +50,7 @@ def params(client: E2EClient, **extra: str) -> dict[str, str]:
 def test_missing_attributes_are_asked_once_then_the_sign_in_continues(profiling_tenant: dict[str, Any]) -> None:
     provider: Provider = profiling_tenant["provider"]
     crm: E2EClient = profiling_tenant["crm"]
-    user = tenant_user(profiling_tenant["tenant"], name="Pat Profile")
+    user = new_user(profiling_tenant["tenant"], name="Pat Profile")
     browser = requests.Session()
     response = provider.login(browser, provider.authorize(browser, params(crm)), user.email, user.password)
     page = Page.parse(response)
@@ -79,7 +80,7 @@ def test_missing_attributes_are_asked_once_then_the_sign_in_continues(profiling_
 
 def test_signed_in_browser_is_asked_by_the_client_that_needs_more(profiling_tenant: dict[str, Any]) -> None:
     provider: Provider = profiling_tenant["provider"]
-    user = tenant_user(profiling_tenant["tenant"], given_name="Sam")
+    user = new_user(profiling_tenant["tenant"], given_name="Sam")
     browser = requests.Session()
     plain = provider.sign_in(browser, params(profiling_tenant["plain"]), user.email, user.password)
     assert "code" in plain
@@ -95,7 +96,7 @@ def test_signed_in_browser_is_asked_by_the_client_that_needs_more(profiling_tena
 
 def test_the_completion_form_needs_the_sealed_flow_and_the_session(profiling_tenant: dict[str, Any]) -> None:
     provider: Provider = profiling_tenant["provider"]
-    user = tenant_user(profiling_tenant["tenant"])
+    user = new_user(profiling_tenant["tenant"])
     browser = requests.Session()
     page = Page.parse(provider.login(browser, provider.authorize(browser, params(profiling_tenant["crm"])),
                                      user.email, user.password))  # fmt: skip

@@ -14,21 +14,13 @@ import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
 from tests.e2e.registration.conftest import token_link, wait_for_mail
-
-Api = Callable[..., requests.Response]
+from tests.support.admin_api import Api, bearer_api
+from tests.support.tenants import new_org_tree
 
 
 @pytest.fixture(scope="module")
 def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    tag = uuid.uuid4().hex[:8]
-    slug = f"cg-{tag}"
-    container.tenants().create_customer(slug)
-    container.signing_keys().ensure_keys(TenantId(slug))
-    for child, parent in (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme")):
-        container.tenants().create_child(TenantId(slug), f"{parent}-{tag}" if parent else None, f"{child}-{tag}")
+    slug, tag = new_org_tree("cg")
     return {"tenant": slug, "tag": tag, "base": f"{live_server}/t/{slug}", "live": live_server}
 
 
@@ -39,17 +31,7 @@ def n(org: dict[str, Any], name: str) -> str:
 def api(org: dict[str, Any], at: str) -> Api:
     token = admin_token(org["live"], org["tenant"], None if at == "root" else n(org, at))
 
-    def send(method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-        return requests.request(
-            method,
-            f"{org['base']}/admin{path}",
-            json=body,
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-
-    return send
+    return bearer_api(f"{org['base']}/admin", token)
 
 
 @pytest.fixture(scope="module")

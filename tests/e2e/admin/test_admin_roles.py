@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
+from tests.support.admin_api import Api, bearer_api
 from tests.support.oidc_client import Provider, pkce_pair
-
-Api = Callable[..., requests.Response]
+from tests.support.tenants import new_org_tree
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +26,8 @@ def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
     from chalicelib import container
     from chalicelib.core.ids import TenantId
 
-    tag = uuid.uuid4().hex[:8]
-    slug = f"roles-{tag}"
-    container.tenants().create_customer(slug)
+    slug, tag = new_org_tree("roles")
     tenant_id = TenantId(slug)
-    container.signing_keys().ensure_keys(tenant_id)
-    for child, parent in (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme")):
-        container.tenants().create_child(tenant_id, f"{parent}-{tag}" if parent else None, f"{child}-{tag}")
     redirect = f"{live_server}/_local/callback"
     consoles = {}
     for at in ("root", "acme"):
@@ -56,17 +51,7 @@ def slug(org: dict[str, Any], name: str) -> str:
 
 
 def api(org: dict[str, Any], token: str) -> Api:
-    def send(method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-        return requests.request(
-            method,
-            f"{org['base']}{path}",
-            json=body,
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-
-    return send
+    return bearer_api(org["base"], token)
 
 
 @pytest.fixture(scope="module")

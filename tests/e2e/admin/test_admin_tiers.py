@@ -6,41 +6,27 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
 from typing import Any
 
 import pytest
 import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
+from tests.support.admin_api import bearer_api
 from tests.support.oidc_client import Page, Provider, pkce_pair
+from tests.support.tenants import new_org_tree
 
 
 @pytest.fixture
 def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
     """A fresh tenant: acme (organization) with accounts east and west, and a sibling organization globex."""
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    tag = uuid.uuid4().hex[:8]
-    slug = f"tiers2-{tag}"
-    container.tenants().create_customer(slug)
-    container.signing_keys().ensure_keys(TenantId(slug))
-    for child, parent in (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme")):
-        container.tenants().create_child(TenantId(slug), f"{parent}-{tag}" if parent else None, f"{child}-{tag}")
+    slug, tag = new_org_tree("tiers2")
     names = {n: f"{n}-{tag}" for n in ("acme", "globex", "east", "west")}
     return {"tenant": slug, "tag": tag, "base": f"{live_server}/t/{slug}/admin", "root": slug, **names}
 
 
 def admin(live_server: str, org: dict[str, Any], at: str | None) -> Any:
-    token = admin_token(live_server, org["tenant"], at)
-
-    def send(method: str, path: str, body: Any = None) -> requests.Response:
-        return requests.request(
-            method, f"{org['base']}{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-
-    return send
+    return bearer_api(org["base"], admin_token(live_server, org["tenant"], at))
 
 
 def test_rename_reslug_and_edit_settings(org: dict[str, Any], live_server: str) -> None:

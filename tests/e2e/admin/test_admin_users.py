@@ -14,23 +14,16 @@ import pytest
 import requests
 
 from tests.e2e.admin.test_admin_nodes import admin_token
+from tests.support.admin_api import bearer_api
 from tests.support.oidc_client import Provider, pkce_pair
+from tests.support.tenants import new_org_tree
 
 
 @pytest.fixture(scope="module")
 def org(live_server: str, demo: dict[str, Any]) -> dict[str, Any]:
     """A fresh tenant: acme (organization) with accounts east and west, and a sibling organization globex."""
-    from chalicelib import container
-    from chalicelib.core.ids import TenantId
-
-    slug = f"users-{uuid.uuid4().hex[:8]}"
-    container.tenants().create_customer(slug)
-    container.signing_keys().ensure_keys(TenantId(slug))
-    for child, parent in (("acme", None), ("globex", None), ("east", "acme"), ("west", "acme")):
-        container.tenants().create_child(
-            TenantId(slug), f"{parent}-{slug[-8:]}" if parent else None, f"{child}-{slug[-8:]}"
-        )
-    return {"tenant": slug, "base": f"{live_server}/t/{slug}/admin", "tag": slug[-8:]}
+    slug, tag = new_org_tree("users")
+    return {"tenant": slug, "base": f"{live_server}/t/{slug}/admin", "tag": tag}
 
 
 def node(org: dict[str, Any], name: str) -> str:
@@ -40,16 +33,7 @@ def node(org: dict[str, Any], name: str) -> str:
 def api(org: dict[str, Any], live_server: str, at: str) -> Callable[..., requests.Response]:
     token = admin_token(live_server, org["tenant"], None if at == "root" else node(org, at))
 
-    def send(method: str, path: str = "", body: Any = None, **params: Any) -> requests.Response:
-        return requests.request(
-            method,
-            f"{org['base']}/users{path}",
-            json=body,
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-
+    send = bearer_api(f"{org['base']}/users", token)
     send.token = token  # type: ignore[attr-defined]
     return send
 

@@ -4,7 +4,6 @@ third-party client that asks for consent, one active user and the tenant adminis
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,13 +12,14 @@ import pytest
 import requests
 
 from tests.support.audit_trail import AuditTrail
-from tests.support.oidc_client import E2EUser, Page, Provider, query_params
+from tests.support.oidc_client import E2EUser, Page, query_params
+from tests.support.tenants import HostedTenant, new_tenant, new_user, new_web_client
 
 TIMEOUT = 15
 
 
 @dataclass
-class Shop:
+class Shop(HostedTenant):
     base: str
     slug: str
     client_id: str
@@ -30,16 +30,6 @@ class Shop:
     user: E2EUser
     trail: AuditTrail
     client_address: str  # the address this test's requests come from (tests/e2e/conftest.py)
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.base}/t/{self.slug}"
-
-    def url(self, path: str) -> str:
-        return f"{self.issuer}/{path}"
-
-    def provider(self) -> Provider:
-        return Provider(self.base, self.slug)
 
     def params(self, client_id: str | None = None, **extra: str) -> dict[str, str]:
         return {
@@ -52,15 +42,7 @@ class Shop:
         }
 
     def new_user(self) -> E2EUser:
-        from chalicelib import container
-        from chalicelib.core.ids import TenantId
-
-        email, password = f"u-{uuid.uuid4().hex[:10]}@example.org", f"Pw-{secrets.token_urlsafe(12)}"
-        tenant_id = TenantId(self.slug)
-        created = container.accounts().create_user(
-            tenant_id, email=email, password=password, verified=True, settings=container.tenants().effective(tenant_id)
-        )
-        return E2EUser(email, password, str(created.user_id))
+        return new_user(self.slug)
 
     def exchange(self, response: requests.Response) -> dict[str, Any]:
         assert response.status_code in (302, 303), f"{response.status_code}: {response.text[:500]}"
@@ -94,39 +76,26 @@ def make_shop(live_server: str, demo: dict[str, Any], client_address: str) -> Ca
         from chalicelib import container
         from chalicelib.core.ids import TenantId
 
-        slug = f"audit-{uuid.uuid4().hex[:8]}"
-        container.tenants().create_customer(slug, f"Shop {slug[-4:]}", node_settings=dict(settings))
-        tenant_id = TenantId(slug)
-        container.signing_keys().ensure_keys(tenant_id)
-        callback = f"{live_server}/_local/callback"
+        slug = new_tenant("audit", dict(settings), name="Shop")
         scopes = ["openid", "email", "profile", "offline_access"]
-        web, secret = container.clients().create(
-            tenant_id,
-            name="Shop web",
-            client_type="confidential",
-            redirect_uris=[callback],
-            scopes=scopes,
-            first_party=True,
-        )
+        web = new_web_client(live_server, slug, scopes=scopes)
         partner, partner_secret = container.clients().create(
-            tenant_id, name="Partner", client_type="confidential", redirect_uris=[callback], scopes=scopes
+            TenantId(slug), name="Partner", client_type="confidential", redirect_uris=[web.redirect_uri], scopes=scopes
         )
-        assert secret is not None and partner_secret is not None
+        assert partner_secret is not None
         trail = AuditTrail.for_tenant(live_server, slug)
-        shop = Shop(
+        return Shop(
             live_server,
             slug,
             web.client_id,
-            secret,
+            web.client_secret,
             partner.client_id,
             partner_secret,
-            callback,
-            None,
+            web.redirect_uri,
+            new_user(slug),
             trail,
-            client_address,  # type: ignore[arg-type]
+            client_address,
         )
-        shop.user = shop.new_user()
-        return shop
 
     return create
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +15,15 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.oidc_client import Page, Provider, query_params, strip_query
+from tests.support.demo import totp as totp_now
+from tests.support.oidc_client import Page, query_params, strip_query
+from tests.support.tenants import HostedTenant, new_tenant, new_user, new_web_client
 
 TIMEOUT = 15
 
 
 @dataclass(frozen=True)
-class MfaSite:
+class MfaSite(HostedTenant):
     base: str
     slug: str
     client_id: str
@@ -31,16 +32,6 @@ class MfaSite:
     email: str
     password: str
     user_id: str
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.base}/t/{self.slug}"
-
-    def url(self, path: str) -> str:
-        return f"{self.issuer}/{path}"
-
-    def provider(self) -> Provider:
-        return Provider(self.base, self.slug)
 
     def params(self, **extra: str) -> dict[str, str]:
         return {
@@ -57,25 +48,17 @@ class MfaSite:
 @pytest.fixture(scope="session")
 def make_mfa_site(live_server: str) -> Callable[..., MfaSite]:
     def create(**mfa: Any) -> MfaSite:
-        from chalicelib import container
-        from chalicelib.core.ids import TenantId
-
-        slug = f"mfa-{uuid.uuid4().hex[:10]}"
-        settings = {"mfa": mfa} if mfa else {}
-        container.tenants().create_customer(slug, f"Shop {slug[-4:]}", node_settings=settings)
-        tenant_id = TenantId(slug)
-        container.signing_keys().ensure_keys(tenant_id)
-        redirect_uri = f"{live_server}/_local/callback"
-        client, secret = container.clients().create(
-            tenant_id, name="Shop web", client_type="confidential", redirect_uris=[redirect_uri], first_party=True
-        )
-        email = f"user-{uuid.uuid4().hex[:8]}@example.org"
-        password = f"Pw-{secrets.token_urlsafe(12)}"
-        user = container.accounts().create_user(
-            tenant_id, email=email, password=password, verified=True, settings=container.tenants().effective(tenant_id)
-        )
+        slug = new_tenant("mfa", {"mfa": mfa} if mfa else {}, name="Shop")
+        client, user = new_web_client(live_server, slug), new_user(slug)
         return MfaSite(
-            live_server, slug, str(client.client_id), str(secret), redirect_uri, email, password, user.user_id
+            live_server,
+            slug,
+            client.client_id,
+            client.client_secret,
+            client.redirect_uri,
+            user.email,
+            user.password,
+            user.user_id,
         )
 
     return create
@@ -97,12 +80,6 @@ def demo(live_server: str) -> dict[str, Any]:
     from tests.support.demo import seeded_demo
 
     return seeded_demo(live_server)
-
-
-def totp_now(secret: str, clock: Any) -> str:
-    import pyotp
-
-    return str(pyotp.TOTP(secret.replace(" ", "")).at(clock.now()))
 
 
 def post_form(
@@ -143,6 +120,14 @@ def enroll_totp(
     assert response.status_code == 200, response.text[:500]
     codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", response.text)
     return secret, codes, response
+
+
+def signed_in_with_totp(site: MfaSite, clock: Any) -> tuple[str, list[str]]:
+    """Sign in with the password only (no factor yet) and enroll TOTP; returns (secret, recovery codes)."""
+    with requests.Session() as browser:
+        callback(password_step(browser, site), site)
+        secret, codes, _ = enroll_totp(browser, site, clock)
+    return secret, codes
 
 
 def callback(response: requests.Response, site: MfaSite) -> dict[str, str]:

@@ -15,6 +15,7 @@ from tests.e2e.mfa.conftest import (
     exchange,
     password_step,
     post_form,
+    signed_in_with_totp,
     totp_now,
 )
 from tests.support.oidc_client import Page, jwt_claims, query_params
@@ -66,9 +67,7 @@ def test_required_policy_cannot_be_skipped_through_consent_or_authorize(make_mfa
 
 
 def test_acr_values_step_up_a_password_session(site: MfaSite, clock: Any) -> None:
-    with requests.Session() as browser:
-        callback(password_step(browser, site), site)
-        secret, _, _ = enroll_totp(browser, site, clock)
+    secret, _ = signed_in_with_totp(site, clock)
     with requests.Session() as browser:
         # A password-only session: the user has a factor but this browser is remembered.
         page = Page.parse(password_step(browser, site))
@@ -101,9 +100,7 @@ def test_acr_values_without_any_factor_offer_enrollment(site: MfaSite) -> None:
 
 
 def test_a_remembered_device_expires(site: MfaSite, clock: Any) -> None:
-    with requests.Session() as browser:
-        callback(password_step(browser, site), site)
-        secret, _, _ = enroll_totp(browser, site, clock)
+    secret, _ = signed_in_with_totp(site, clock)
     with requests.Session() as browser:
         page = Page.parse(password_step(browser, site))
         clock.advance(30)
@@ -148,9 +145,7 @@ def test_user_renames_and_removes_factors_with_reauthentication(site: MfaSite, c
 
 
 def test_factor_changes_need_the_second_factor_in_the_session(site: MfaSite, clock: Any) -> None:
-    with requests.Session() as browser:
-        callback(password_step(browser, site), site)
-        enroll_totp(browser, site, clock)
+    signed_in_with_totp(site, clock)
     with requests.Session() as browser:
         page = Page.parse(password_step(browser, site))
         assert page.has_form("/mfa/challenge")

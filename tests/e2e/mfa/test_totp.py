@@ -11,10 +11,10 @@ import requests
 from tests.e2e.mfa.conftest import (
     MfaSite,
     callback,
-    enroll_totp,
     exchange,
     password_step,
     post_form,
+    signed_in_with_totp,
     totp_now,
 )
 from tests.support.oidc_client import Page, jwt_claims
@@ -22,14 +22,6 @@ from tests.support.oidc_client import Page, jwt_claims
 pytestmark = pytest.mark.stack
 
 ACR_MFA = "urn:gatehouse:loa:2"
-
-
-def signed_in_with_totp(site: MfaSite, clock: Any) -> tuple[str, list[str]]:
-    """Sign in with the password only (no factor yet) and enroll TOTP; returns (secret, recovery codes)."""
-    with requests.Session() as browser:
-        callback(password_step(browser, site), site)
-        secret, codes, _ = enroll_totp(browser, site, clock)
-    return secret, codes
 
 
 def challenge_after_password(browser: requests.Session, site: MfaSite, **extra: str) -> Page:

@@ -7,7 +7,6 @@ server runs in this process) happens in-process.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 import requests
 
 from tests.support.oidc_client import E2EClient, E2EUser, Provider
+from tests.support.tenants import new_user
 
 
 @pytest.fixture(scope="session")
@@ -54,21 +54,7 @@ def unique(prefix: str) -> str:
 @pytest.fixture(scope="session")
 def make_user(demo: dict[str, Any]) -> Callable[..., E2EUser]:
     def create(tenant: str = "demo", *, verified: bool = True, **profile: Any) -> E2EUser:
-        from chalicelib import container
-        from chalicelib.core.ids import TenantId
-
-        email = f"{unique('user')}@example.org"
-        password = f"Pw-{secrets.token_urlsafe(12)}"
-        tenant_id = TenantId(tenant)
-        user = container.accounts().create_user(
-            tenant_id,
-            email=email,
-            password=password,
-            verified=verified,
-            settings=container.tenants().effective(tenant_id),
-            profile=profile or None,
-        )
-        return E2EUser(email, password, str(user.user_id))
+        return new_user(tenant, verified=verified, **profile)
 
     return create
 

@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.oidc_client import Page, Provider, query_params
+from tests.support.oidc_client import Page, query_params
+from tests.support.tenants import HostedTenant, new_tenant, new_web_client
 
 TIMEOUT = 30
 MAIL_WAIT_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
-class Site:
+class Site(HostedTenant):
     """A tenant with a first-party web client whose redirect URI is the local stand-in relying party."""
 
     base: str
@@ -33,16 +34,6 @@ class Site:
     client_id: str
     client_secret: str
     redirect_uri: str
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.base}/t/{self.slug}"
-
-    def url(self, path: str) -> str:
-        return f"{self.issuer}/{path}"
-
-    def provider(self) -> Provider:
-        return Provider(self.base, self.slug)
 
     def authorize_params(self, **extra: str) -> dict[str, str]:
         return {
@@ -71,21 +62,9 @@ def strong_password() -> str:
 @pytest.fixture(scope="session")
 def make_site(live_server: str) -> Callable[..., Site]:
     def create(**settings: dict[str, Any]) -> Site:
-        from chalicelib import container
-        from chalicelib.core.ids import TenantId
-
-        slug = f"reg-{uuid.uuid4().hex[:10]}"
-        container.tenants().create_customer(slug, f"Shop {slug[-4:]}", node_settings=dict(settings))
-        container.signing_keys().ensure_keys(TenantId(slug))
-        redirect_uri = f"{live_server}/_local/callback"
-        client, secret = container.clients().create(
-            TenantId(slug),
-            name="Shop web",
-            client_type="confidential",
-            redirect_uris=[redirect_uri],
-            first_party=True,
-        )
-        return Site(live_server, slug, str(client.client_id), str(secret), redirect_uri)
+        slug = new_tenant("reg", dict(settings), name="Shop")
+        client = new_web_client(live_server, slug)
+        return Site(live_server, slug, client.client_id, client.client_secret, client.redirect_uri)
 
     return create
 

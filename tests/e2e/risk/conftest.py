@@ -5,8 +5,6 @@ web client, a user, an admin token and a browser that sends CloudFront viewer he
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +13,7 @@ import pytest
 import requests
 
 from tests.support.oidc_client import E2EUser, Page, Provider, query_params
+from tests.support.tenants import new_tenant, new_user, new_web_client
 
 BERLIN = {
     "CloudFront-Viewer-Latitude": "52.52",
@@ -52,16 +51,7 @@ class RiskTenant:
         return str(response.json()["access_token"])
 
     def new_user(self) -> E2EUser:
-        from chalicelib import container
-        from chalicelib.core.ids import TenantId
-
-        email = f"u-{uuid.uuid4().hex[:10]}@example.org"
-        password = f"Pw-{secrets.token_urlsafe(12)}"
-        tenant_id = TenantId(self.slug)
-        created = container.accounts().create_user(
-            tenant_id, email=email, password=password, verified=True, settings=container.tenants().effective(tenant_id)
-        )
-        return E2EUser(email, password, str(created.user_id))
+        return new_user(self.slug)
 
     def set_risk(self, risk: dict[str, Any]) -> None:
         """Replace the tenant root's risk settings (as an operator would), effective at once."""
@@ -141,28 +131,14 @@ def risk_tenant(live_server: str, demo: dict[str, Any]) -> Callable[..., RiskTen
         from chalicelib import container
         from chalicelib.core.ids import TenantId
 
-        slug = f"risk-{uuid.uuid4().hex[:8]}"
-        settings = {"risk": risk} if risk else {}
-        container.tenants().create_customer(slug, node_settings=settings)
-        tenant_id = TenantId(slug)
-        container.signing_keys().ensure_keys(tenant_id)
-        callback = f"{live_server}/_local/callback"
-        client, secret = container.clients().create(
-            tenant_id,
-            name="Risk app",
-            client_type="confidential",
-            redirect_uris=[callback],
-            scopes=["openid", "email", "profile", "offline_access"],
-            first_party=True,
-            client_id="risk-web",
-        )
+        slug = new_tenant("risk", {"risk": risk} if risk else {})
+        scopes = ["openid", "email", "profile", "offline_access"]
+        web = new_web_client(live_server, slug, name="Risk app", scopes=scopes, client_id="risk-web")
         admin, admin_secret = container.clients().create(
-            tenant_id, name="Admin", client_type="service", scopes=["admin"], client_id="risk-admin"
+            TenantId(slug), name="Admin", client_type="service", scopes=["admin"], client_id="risk-admin"
         )
-        assert secret is not None and admin_secret is not None and admin.client_id == "risk-admin"
-        op = Provider(live_server, slug)
-        tenant = RiskTenant(slug, op, client.client_id, secret, callback, None, admin_secret, live_server)  # type: ignore[arg-type]
-        tenant.user = tenant.new_user()
-        return tenant
+        assert admin_secret is not None and admin.client_id == "risk-admin"
+        op, user = Provider(live_server, slug), new_user(slug)
+        return RiskTenant(slug, op, web.client_id, web.client_secret, web.redirect_uri, user, admin_secret, live_server)
 
     return create

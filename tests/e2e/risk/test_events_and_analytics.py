@@ -65,6 +65,21 @@ def test_sign_ins_are_counted_from_the_stream_and_shown_on_the_dashboard(
     assert refused.status_code == 401 and "<svg" not in refused.text
 
 
+def test_the_dashboard_form_is_a_strict_localised_page(risk_tenant: Callable[..., RiskTenant]) -> None:
+    tenant = risk_tenant()
+    url = f"{tenant.base}/t/{tenant.slug}/admin/dashboard"
+    form = requests.get(url, headers={"Accept-Language": "de-CH, en;q=0.5"}, timeout=10)
+    assert form.status_code == 200 and '<html lang="de"' in form.text
+    assert f'action="/t/{tenant.slug}/admin/dashboard"' in form.text and 'type="password"' in form.text
+    assert "Identitäts-Dashboard" in form.text and "<svg" not in form.text
+    policy = form.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "form-action 'self';" in policy and "script-src" not in policy
+    assert "frame-ancestors 'none'" in policy and form.headers["Cache-Control"] == "no-store"
+    assert form.headers["X-Frame-Options"] == "DENY"
+    empty = requests.post(url, data={"token": ""}, timeout=10)
+    assert empty.status_code == 400 and "Paste an admin access token." in empty.text and "<svg" not in empty.text
+
+
 def test_risk_signals_are_counted_and_a_new_device_is_emailed(
     risk_tenant: Callable[..., RiskTenant],
     stream: Any,

@@ -19,6 +19,7 @@ from tests.e2e.mfa.conftest import (
     make_mfa_site,
     password_step,
     post_form,
+    signed_in_with_totp,
     totp_now,
 )
 from tests.e2e.mfa.test_native_api import App, native_client
@@ -98,9 +99,7 @@ def test_the_native_api_asks_for_the_second_factor_and_records_the_decision(
     make_mfa_site: Callable[..., MfaSite], clock: Any
 ) -> None:
     site = make_mfa_site()
-    with requests.Session() as browser:
-        callback(password_step(browser, site), site)
-        secret, _, _ = enroll_totp(browser, site, clock)
+    secret, _ = signed_in_with_totp(site, clock)
     app = App(site, native_client(site))
     token = app.start(device_id="install-1234567890abcdef")["flow_token"]
     choice = requests.post(
