@@ -14,7 +14,7 @@ import pytest
 from jose import jwt
 from playwright.sync_api import expect
 
-from tests.e2e.account.conftest import tenant_user
+from tests.support.tenants import new_user
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the shared Chromium fixture
 from tests.support.demo import alice_as_seeded, demo_web_tokens  # noqa: F401 - alice_as_seeded is a fixture
 
@@ -143,7 +143,7 @@ def test_an_upstream_address_of_a_demo_account_is_linked_only_after_its_password
     from chalicelib import container
     from chalicelib.core.ids import TenantId, UserId
 
-    owner = tenant_user("demo")
+    owner = new_user("demo")
     social_password = f"Social-{secrets.token_urlsafe(10)}"
     container.accounts().create_user(
         TenantId("social"),
