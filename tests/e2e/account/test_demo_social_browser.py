@@ -14,9 +14,9 @@ import pytest
 from jose import jwt
 from playwright.sync_api import expect
 
-from tests.support.tenants import new_user
 from tests.e2e.oidc.test_browser import BrowserSession, chromium  # noqa: F401 - the shared Chromium fixture
 from tests.support.demo import alice_as_seeded, demo_web_tokens  # noqa: F401 - alice_as_seeded is a fixture
+from tests.support.tenants import new_user
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
