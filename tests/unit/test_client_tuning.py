@@ -1,51 +1,24 @@
-"""The hot-path client's tuning (``storage/client_tuning.py``) relies on botocore and urllib3 internals; these tests
-pin them: where the pool classes and the parser factory live, how urllib3 writes a request, and that the lean
-parser gives exactly botocore's result."""
+"""The hot-path client's tuning (``storage/client_tuning.py``) relies on botocore internals; these tests pin them:
+where the parser factory, the retry-header handler and the endpoint resolution live, that requests are still signed
+and retried, that kept endpoints are botocore's, and that the lean parser gives exactly botocore's result."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from typing import Any
 
 import pytest
 from botocore import handlers
-from botocore.awsrequest import AWSHTTPConnection, AWSHTTPSConnection
 from botocore.config import Config
 from botocore.parsers import JSONParser, ResponseParserFactory
 
 from chalicelib.aws_session import session
 from chalicelib.storage.client_tuning import (
-    POOL_CLASSES,
     LeanJSONParser,
     LeanParsers,
-    SingleWriteHTTPConnection,
-    SingleWriteHTTPSConnection,
+    ResolvedEndpoints,
     tune,
-    writes_once,
 )
-
-
-class RecordingSocket:
-    """Stands in for the connection's socket: records every write, answers nothing."""
-
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-
-    def sendall(self, data: bytes) -> None:
-        self.writes.append(bytes(data))
-
-    def settimeout(self, _timeout: object) -> None:
-        pass
-
-
-def _written(connection_class: type, body: Any, headers: dict[str, Any], **kwargs: Any) -> list[bytes]:
-    connection = connection_class("127.0.0.1", 9)
-    connection.sock = RecordingSocket()
-    connection.request("POST", "/", body=body, headers=headers, **kwargs)
-    writes: list[bytes] = connection.sock.writes
-    return writes
 
 
 def _dynamodb(**config: Any) -> Any:
@@ -59,98 +32,8 @@ def _dynamodb(**config: Any) -> Any:
     )
 
 
-HEADERS = {"Content-Type": "application/x-amz-json-1.0", "Content-Length": "13", "X-Amz-Target": "T"}
-
-
-def test_botocore_writes_headers_and_body_separately_under_urllib3_2() -> None:
-    """What the tuning is for: botocore's own connection makes two writes per request."""
-    writes = _written(AWSHTTPConnection, b'{"TableName"}', HEADERS)
-    assert len(writes) == 2 and writes[1] == b'{"TableName"}' and writes[0].endswith(b"\r\n\r\n")
-
-
-def test_a_request_with_an_in_memory_body_is_one_write_with_the_same_bytes() -> None:
-    plain = b"".join(_written(AWSHTTPConnection, b'{"TableName"}', HEADERS))
-    writes = _written(SingleWriteHTTPConnection, b'{"TableName"}', HEADERS)
-    assert writes == [plain]
-    assert plain.startswith(b"POST / HTTP/1.1\r\n") and plain.endswith(b'\r\n\r\n{"TableName"}')
-
-
-@pytest.mark.parametrize(
-    ("body", "headers", "chunked"),
-    [
-        (b"", {}, False),  # no body
-        (None, {}, False),
-        (b"{}", {**HEADERS, "Expect": b"100-continue"}, False),  # the body must wait for the server
-        (b"{}", {**HEADERS, "Expect": "100-continue"}, False),
-        (b"{}", {}, True),  # chunked
-    ],
-)
-def test_requests_that_must_not_or_cannot_be_joined_are_sent_as_before(
-    body: Any, headers: dict[str, Any], chunked: bool
-) -> None:
-    assert not writes_once(body, headers, chunked)
-
-
-def test_a_streamed_body_is_sent_as_before() -> None:
-    import io
-
-    stream = io.BytesIO(b'{"TableName"}')
-    writes = _written(SingleWriteHTTPConnection, stream, HEADERS)
-    assert len(writes) == 2 and writes[1] == b'{"TableName"}'
-
-
-class FailingSocket(RecordingSocket):
-    def sendall(self, data: bytes) -> None:
-        raise BrokenPipeError("gone")
-
-
-def test_a_failed_write_raises_and_leaves_nothing_held() -> None:
-    connection = SingleWriteHTTPConnection("127.0.0.1", 9)
-    connection.sock = FailingSocket()
-    with pytest.raises(BrokenPipeError):
-        connection.request("POST", "/", body=b'{"TableName"}', headers=HEADERS)
-    assert connection._held is None and not connection._hold
-
-
-def test_https_connections_get_the_same_behaviour() -> None:
-    assert issubclass(SingleWriteHTTPSConnection, AWSHTTPSConnection)
-    assert POOL_CLASSES["https"].ConnectionCls is SingleWriteHTTPSConnection
-    assert POOL_CLASSES["http"].ConnectionCls is SingleWriteHTTPConnection
-
-
-def test_one_request_over_a_real_socket_arrives_whole() -> None:
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    received: list[bytes] = []
-
-    def serve() -> None:
-        peer, _ = server.accept()
-        with peer:
-            data = b""
-            while not data.endswith(b'{"TableName"}'):
-                data += peer.recv(65536)
-            received.append(data)
-            peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    connection = SingleWriteHTTPConnection("127.0.0.1", port)
-    connection.request("POST", "/", body=b'{"TableName"}', headers=HEADERS)
-    response = connection.getresponse()
-    assert response.status == 200 and response.data == b"{}"
-    thread.join(5)
-    connection.close()
-    server.close()
-    assert received[0].startswith(b"POST / HTTP/1.1\r\n")
-
-
-def test_tune_installs_both_through_the_attributes_botocore_uses() -> None:
+def test_tune_installs_the_parser_where_botocore_takes_it_from() -> None:
     client = tune(_dynamodb())
-    http_session = client._endpoint.http_session
-    assert http_session._pool_classes_by_scheme["http"] is POOL_CLASSES["http"]
-    assert http_session._manager.pool_classes_by_scheme is http_session._pool_classes_by_scheme
-    pool = http_session._manager.connection_from_url("http://127.0.0.1:9/")
-    assert isinstance(pool, POOL_CLASSES["http"])
     factory = client._endpoint._response_parser_factory
     assert isinstance(factory, LeanParsers)
     assert isinstance(factory.create_parser("json"), LeanJSONParser)
@@ -164,7 +47,8 @@ def test_the_hot_path_client_is_tuned() -> None:
 
     client = hot_path_client()
     assert isinstance(client._endpoint._response_parser_factory, LeanParsers)
-    assert client._endpoint.http_session._pool_classes_by_scheme == POOL_CLASSES
+    assert client.meta.config.account_id_endpoint_mode == "disabled"
+    assert isinstance(client._ruleset_resolver.construct_endpoint.__self__, ResolvedEndpoints)
     hooks = client.meta.events._emitter._handlers.prefix_search("request-created.dynamodb.UpdateItem")
     assert handlers.add_retry_headers not in hooks and any("RequestSigner" in repr(hook) for hook in hooks)
 
@@ -208,6 +92,88 @@ def test_requests_are_still_signed_and_retried_without_the_retry_headers() -> No
         assert headers["Authorization"].startswith(b"AWS4-HMAC-SHA256 Credential=a/")
         assert "X-Amz-Date" in headers
         assert "amz-sdk-invocation-id" not in headers and "amz-sdk-request" not in headers
+
+
+# --- endpoints ---------------------------------------------------------------------------------------------------
+
+DISABLED = {"account_id_endpoint_mode": "disabled"}
+CALLS = [
+    ("UpdateItem", {"TableName": "main", "Key": {}}),
+    ("GetItem", {"TableName": "audit", "Key": {}}),
+    ("GetItem", {"TableName": "arn:aws:dynamodb:eu-west-1:123456789012:table/main", "Key": {}}),
+    ("BatchGetItem", {"RequestItems": {"main": {"Keys": []}}}),
+    ("BatchGetItem", {"RequestItems": {"main": {"Keys": []}, "audit": {"Keys": []}}}),
+    ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "main", "Item": {}}}]}),
+    ("ListTables", {}),
+]
+
+
+def _client(endpoint_url: str | None, **config: Any) -> Any:
+    return session().create_client(
+        "dynamodb",
+        region_name="eu-west-1",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+        config=Config(**config),
+    )
+
+
+@pytest.mark.parametrize(
+    ("endpoint_url", "config"),
+    [("http://127.0.0.1:9", DISABLED), (None, DISABLED), (None, {**DISABLED, "use_fips_endpoint": True})],
+)
+def test_kept_endpoints_are_botocores(endpoint_url: str | None, config: dict[str, Any]) -> None:
+    plain, tuned = _client(endpoint_url, **config), tune(_client(endpoint_url, **config))
+    assert isinstance(tuned._ruleset_resolver.construct_endpoint.__self__, ResolvedEndpoints)
+    model = plain.meta.service_model
+    for _ in range(2):
+        for operation, args in CALLS:
+            expected = plain._ruleset_resolver.construct_endpoint(model.operation_model(operation), args, {})
+            found = tuned._ruleset_resolver.construct_endpoint(model.operation_model(operation), args, {})
+            assert (found.url, found.headers, found.properties) == (
+                expected.url,
+                expected.headers,
+                expected.properties,
+            )
+    if endpoint_url is None:
+        assert found.url.startswith("https://dynamodb") and "eu-west-1" in found.url
+
+
+def test_endpoints_are_kept_per_operation_and_table_only_where_the_ruleset_reads_nothing_else() -> None:
+    resolved: list[str] = []
+    client = _client("http://127.0.0.1:9", **DISABLED)
+    original = client._ruleset_resolver.construct_endpoint
+
+    def counting(operation_model: Any, call_args: Any, request_context: Any) -> Any:
+        resolved.append(operation_model.name)
+        return original(operation_model, call_args, request_context)
+
+    client._ruleset_resolver.construct_endpoint = counting
+    tune(client)
+    model = client.meta.service_model
+    for _ in range(3):
+        for operation, args in CALLS:
+            client._ruleset_resolver.construct_endpoint(model.operation_model(operation), args, {})
+    # once per (operation, tables); TransactWriteItems reads its tables through a JMESPath: every time
+    assert resolved.count("UpdateItem") == 1 and resolved.count("GetItem") == 2 and resolved.count("ListTables") == 1
+    assert resolved.count("BatchGetItem") == 2 and resolved.count("TransactWriteItems") == 3
+
+
+def test_endpoints_are_resolved_every_time_when_they_may_depend_on_the_account() -> None:
+    for config in ({}, {"account_id_endpoint_mode": "preferred"}, {"account_id_endpoint_mode": "required"}):
+        client = tune(_client("http://127.0.0.1:9", **config))
+        assert not isinstance(getattr(client._ruleset_resolver.construct_endpoint, "__self__", None), ResolvedEndpoints)
+
+
+def test_requests_go_to_the_kept_endpoint() -> None:
+    client = tune(_client("http://127.0.0.1:9/base", **DISABLED))
+    sent = _answers(client, [200, 200])
+    urls: list[str] = []
+    client.meta.events.register("before-send.dynamodb", lambda request, **_: urls.append(request.url), unique_id="u")
+    client.get_item(TableName="main", Key={"PK": {"S": "a"}})
+    client.get_item(TableName="main", Key={"PK": {"S": "b"}})
+    assert len(sent) == 2 and urls == ["http://127.0.0.1:9/base", "http://127.0.0.1:9/base"]
 
 
 # --- the parser ------------------------------------------------------------------------------------------------
