@@ -53,7 +53,7 @@ def test_the_hot_path_client_is_tuned() -> None:
     assert handlers.add_retry_headers not in hooks and any("RequestSigner" in repr(hook) for hook in hooks)
 
 
-def _answers(client: Any, statuses: list[int]) -> list[dict[str, Any]]:
+def _answers(client: Any, statuses: list[int], ok_body: bytes = b"{}") -> list[dict[str, Any]]:
     """Answer the client's requests from ``statuses`` instead of the network; returns the headers it sent."""
     from botocore.awsrequest import AWSResponse
 
@@ -70,7 +70,7 @@ def _answers(client: Any, statuses: list[int]) -> list[dict[str, Any]]:
     def before_send(request: Any, **_kwargs: object) -> AWSResponse:
         sent.append(dict(request.headers))
         status = replies.pop(0)
-        body = b"{}" if status == 200 else b'{"__type": "InternalServerError", "message": "try again"}'
+        body = ok_body if status == 200 else b'{"__type": "InternalServerError", "message": "try again"}'
         return AWSResponse(request.url, status, {"x-amzn-requestid": "r"}, Raw(body))
 
     client.meta.events.register("before-send.dynamodb", before_send)
@@ -230,3 +230,18 @@ def test_the_lean_parser_parses_errors_as_botocore() -> None:
     parsed = LeanParsers().create_parser("json").parse(_response(error, 400), model.output_shape)
     assert parsed == JSONParser().parse(_response(error, 400), model.output_shape)
     assert parsed["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_the_lean_parsers_caches_stop_growing() -> None:
+    """Its per-shape tables are keyed by shape identity: botocore hands out the same shape objects every call."""
+    client = tune(_client("http://127.0.0.1:9", **DISABLED))
+    item = {"a": {"S": "x"}, "m": {"M": {"b": {"L": [{"N": "1"}, {"BOOL": True}]}}}}
+    _answers(client, [200] * 40, json.dumps({"Item": item, "Responses": {"t": [item]}}).encode())
+    parser = client._endpoint._response_parser_factory.create_parser("json")
+    sizes = []
+    for _ in range(2):
+        for _ in range(10):
+            client.get_item(TableName="t", Key={"a": {"S": "x"}})
+            client.batch_get_item(RequestItems={"t": {"Keys": [{"a": {"S": "x"}}]}})
+        sizes.append((len(parser._members), len(parser._handlers)))
+    assert sizes[0] == sizes[1] and sizes[0][0] >= 3
