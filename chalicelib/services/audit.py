@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib.core import clock
-from chalicelib.core.entities import AuditEvent, AuditOutcome
+from chalicelib.core.entities import AuditEvent, AuditOutcome, User
 from chalicelib.core.errors import InvalidInput
 from chalicelib.core.ids import NodeId, TenantId
 from chalicelib.core.ports import AuditRepository
@@ -208,6 +208,22 @@ class AuditService:
             actor=actor,
             details=merged,
         )
+
+    def record_about(
+        self,
+        tenant_id: TenantId,
+        user: User,
+        action: str,
+        origin: Origin,
+        *,
+        outcome: AuditOutcome,
+        details: Mapping[str, Scalar],
+    ) -> None:
+        """``about_user`` for ``user`` in its tier node, stored with ``append_after`` (the change is already done)."""
+        event = self.about_user(
+            tenant_id, user.user_id, action, origin, node_id=user.tier_node_id, outcome=outcome, details=details
+        )
+        self.append_after(event)
 
     def append_after(self, event: AuditEvent) -> None:
         """Store an event right after the state change it describes; the change is done, so losing the event

@@ -213,13 +213,4 @@ class PasswordChanger:
     ) -> None:
         if self._audit is None:
             return
-        event = self._audit.about_user(
-            tenant_id,
-            user.user_id,
-            action,
-            origin or SYSTEM,
-            node_id=user.tier_node_id,
-            outcome=outcome,
-            details={"reason": reason},
-        )
-        self._audit.append_after(event)
+        self._audit.record_about(tenant_id, user, action, origin or SYSTEM, outcome=outcome, details={"reason": reason})

@@ -48,6 +48,7 @@ def start_stack(state_dir: Path) -> LocalStack:
         stack.stop()
         raise
     _running = stack
+    reset_pynamodb_connections()  # clients made before the stack ran (by unit tests) know no endpoint of it
     return stack
 
 
@@ -78,9 +79,14 @@ def stack_isolation(test_fixtures: list[str]) -> Iterator[None]:
 
 
 def reset_pynamodb_connections() -> None:
-    """PynamoDB caches one connection per model class, with the endpoint it saw when first used."""
+    """PynamoDB caches one connection per model class, with the endpoint it saw when first used; so does
+    ``chalicelib.storage.connection`` for its shared connection and the hot-path client."""
     import sys
 
+    storage = sys.modules.get("chalicelib.storage.connection")
+    if storage is not None:
+        storage.connection.cache_clear()
+        storage.hot_path_client.cache_clear()
     if "pynamodb.models" not in sys.modules:
         return
     from pynamodb.models import Model

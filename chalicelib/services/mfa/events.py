@@ -51,13 +51,6 @@ class MfaEvents:
     ) -> None:
         if self._audit is None:
             return
-        event = self._audit.about_user(
-            tenant_id,
-            user.user_id,
-            action,
-            origin,
-            node_id=user.tier_node_id,
-            outcome="failure" if failed else "success",
-            details=details,
+        self._audit.record_about(
+            tenant_id, user, action, origin, outcome="failure" if failed else "success", details=details
         )
-        self._audit.append_after(event)

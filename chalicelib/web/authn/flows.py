@@ -36,7 +36,7 @@ from chalicelib.web.oidc import risk_gate
 from chalicelib.web.oidc.authorize import CHALLENGE, check_redirect_uri
 from chalicelib.web.oidc.grants import parse_scope
 from chalicelib.web.oidc.pages import branding_for
-from chalicelib.web.oidc.signin_activity import sign_in_context
+from chalicelib.web.oidc.signin_activity import sign_in_context, start_session
 
 FLOW_TYP = "gh-authn+jwt"
 FLOW_AUDIENCE = "urn:gatehouse:authn"
@@ -142,15 +142,7 @@ def _complete(
     if user.deletion_scheduled_at:
         container.account_deletion().cancel(tenant_id, user)  # signing in cancels a requested deletion
     context = sign_in_context(http, client.client_id)
-    session, _ = container.sessions().start(
-        tenant_id,
-        user,
-        amr=amr,
-        settings=settings,
-        ip=http.source_ip,
-        user_agent=http.user_agent,
-        location=context.location,
-    )
+    session, _ = start_session(tenant_id, user, context, amr=amr, settings=settings)
     risk_details, history = finished or risk_gate.completed_sign_in(http, tenant_id, client, user, risk or {}, amr)
     request = CodeRequest(
         client.client_id, req["redirect_uri"], tuple(req["scope"]), req.get("nonce"), req["code_challenge"]

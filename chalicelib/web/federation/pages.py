@@ -45,7 +45,7 @@ from chalicelib.web.oidc.authorize import (
 )
 from chalicelib.web.oidc.pages import error_page, page
 from chalicelib.web.oidc.profiling import missing_attributes, profile_page
-from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context
+from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context, start_session
 
 FEDERATED_AMR = ("fed",)
 WAIT_SECONDS = 1
@@ -256,15 +256,7 @@ def _sign_in(http: HttpRequest, tenant_id: TenantId, login: FederatedLogin) -> H
             second_factor.cookies.extend(gated.cookies)
             return second_factor
     context = sign_in_context(http, client.client_id if client else "")
-    session, cookie_value = container.sessions().start(
-        tenant_id,
-        user,
-        amr=amr,
-        settings=settings,
-        ip=http.source_ip,
-        user_agent=http.user_agent,
-        location=context.location,
-    )
+    session, cookie_value = start_session(tenant_id, user, context, amr=amr, settings=settings)
     history = risk_gate.history_after(tenant_id, user, gated)
     activity = container.sign_in_activity()
     event = risk_gate.with_risk(activity.success_event(tenant_id, user, context, amr=amr, method=method), gated)

@@ -36,7 +36,7 @@ from chalicelib.web.oidc.authorize import (
 )
 from chalicelib.web.oidc.pages import error_page, page, redirect_sources
 from chalicelib.web.oidc.profiling import missing_attributes, profile_page
-from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context
+from chalicelib.web.oidc.signin_activity import device_cookie, sign_in_context, start_session
 from chalicelib.web.pages.assets import Script, webauthn_script
 
 FACTORS_PAGE = "mfa/factors"
@@ -124,15 +124,7 @@ def password_session_then_enrollment(
 ) -> HttpResponse:
     """A factor is needed but the account has none: a session with the first factor only, then enrollment."""
     context = sign_in_context(http, client.client_id)
-    session, cookie_value = container.sessions().start(
-        tenant_id,
-        user,
-        amr=amr,
-        settings=settings,
-        ip=http.source_ip,
-        user_agent=http.user_agent,
-        location=context.location,
-    )
+    session, cookie_value = start_session(tenant_id, user, context, amr=amr, settings=settings)
     container.sessions().store(session)
     activity = container.sign_in_activity()
     activity.record(activity.success_event(tenant_id, user, context, amr=amr, method=method))

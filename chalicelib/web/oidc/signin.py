@@ -25,7 +25,7 @@ from chalicelib.web.oidc.authorize import (
 )
 from chalicelib.web.oidc.pages import error_page
 from chalicelib.web.oidc.profiling import missing_attributes, profile_page
-from chalicelib.web.oidc.signin_activity import device_cookie, record_failure, sign_in_context
+from chalicelib.web.oidc.signin_activity import device_cookie, record_failure, sign_in_context, start_session
 
 MAX_EMAIL = 254
 MAX_PASSWORD = 1024
@@ -126,15 +126,7 @@ def _login(http: HttpRequest, tenant: str) -> HttpResponse:
     if second_factor is not None:
         second_factor.cookies.extend(gated.cookies)
         return second_factor
-    session, cookie_value = container.sessions().start(
-        tenant_id,
-        result.user,
-        amr=result.amr,
-        settings=settings,
-        ip=http.source_ip,
-        user_agent=http.user_agent,
-        location=context.location,
-    )
+    session, cookie_value = start_session(tenant_id, result.user, context, amr=result.amr, settings=settings)
     history = risk_gate.history_after(tenant_id, result.user, gated)
     cookie = session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds")))
     event = container.sign_in_activity().success_event(tenant_id, result.user, context, amr=result.amr, method="pwd")

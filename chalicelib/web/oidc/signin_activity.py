@@ -4,7 +4,9 @@ the recording of failed attempts. Successful ones are written with the new sessi
 from __future__ import annotations
 
 from chalicelib import container
+from chalicelib.core.entities import LoginSession, User
 from chalicelib.core.ids import TenantId
+from chalicelib.core.settings import EffectiveSettings
 from chalicelib.services.activity import Device, SignInContext, viewer_location
 from chalicelib.web.http import HttpRequest, cookie
 from chalicelib.web.oidc.urls import cookie_path
@@ -20,6 +22,21 @@ def sign_in_context(http: HttpRequest, client_id: str) -> SignInContext:
         user_agent=http.user_agent,
         location=viewer_location(http.headers),
         device=Device.from_cookie(http.cookies().get(DEVICE_COOKIE)),
+    )
+
+
+def start_session(
+    tenant_id: TenantId, user: User, context: SignInContext, *, amr: tuple[str, ...], settings: EffectiveSettings
+) -> tuple[LoginSession, str]:
+    """A new SSO session (not stored yet) for ``user`` signing in from ``context``, and its cookie value."""
+    return container.sessions().start(
+        tenant_id,
+        user,
+        amr=amr,
+        settings=settings,
+        ip=context.ip,
+        user_agent=context.user_agent,
+        location=context.location,
     )
 
 

@@ -19,6 +19,7 @@ from chalicelib.web.http import HttpRequest, HttpResponse, redirect, single
 from chalicelib.web.oidc import flow, urls
 from chalicelib.web.oidc.authorize import code_redirect, consent_page, session_cookie
 from chalicelib.web.oidc.pages import error_page, page
+from chalicelib.web.oidc.signin_activity import sign_in_context, start_session
 from chalicelib.web.selfservice import forms
 from chalicelib.web.selfservice.links import forgot_url
 
@@ -95,9 +96,7 @@ def confirmation_page(
 def signed_in(http: HttpRequest, tenant_id: TenantId, user: User, verification: Verification) -> HttpResponse:
     """Start a session for the verified user and continue the authorization request it came from, if any."""
     settings = container.tenants().effective(tenant_id, user.tier_node_id)
-    session, value = container.sessions().start(
-        tenant_id, user, amr=EMAIL_LINK_AMR, settings=settings, ip=http.source_ip, user_agent=http.user_agent
-    )
+    session, value = start_session(tenant_id, user, sign_in_context(http, ""), amr=EMAIL_LINK_AMR, settings=settings)
     cookie = session_cookie(tenant_id, value, int(settings.get("tokens", "session_seconds")))
     restored = forms.restore_request(tenant_id, verification.resume)
     if restored is not None:
