@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ def test_an_event_id_and_its_time_agree_when_a_second_ends_while_it_is_made(
     """The real clock passes from 1000.9999 s to 1001.0001 s between two readings: the id must not pair second 1000
     with millisecond 0 (sorting before the earlier events of second 1000)."""
     readings = iter([1000.9999, 1001.0001, 1001.0002, 1001.0003])
-    monkeypatch.setattr(clock.time, "time", lambda: next(readings))
+    monkeypatch.setattr(clock, "time", SimpleNamespace(time=lambda: next(readings)))
     service = AuditService(repository)
     if kind == "record":
         event = service.record(ACTOR, "a.b", "x")
