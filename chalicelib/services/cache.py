@@ -7,10 +7,12 @@ run without a DynamoDB read. Entries expire after a short TTL so changes made el
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
+_every_cache: weakref.WeakSet[TtlCache[Any]] = weakref.WeakSet()
 
 
 class TtlCache(Generic[V]):
@@ -18,6 +20,7 @@ class TtlCache(Generic[V]):
         self._ttl = ttl_seconds
         self._max = max_entries
         self._entries: dict[Hashable, tuple[float, V]] = {}
+        _every_cache.add(self)
 
     def get_or_load(self, key: Hashable, load: Callable[[], V]) -> V:
         entry = self._entries.get(key)
@@ -37,3 +40,10 @@ class TtlCache(Generic[V]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def clear_every_cache() -> None:
+    """Tests only: empty every cache of this process, as a cold start would (an entry expires a fixed time after it
+    was loaded, however often it is read: a test that counts requests warms the caches from empty first)."""
+    for cache in list(_every_cache):
+        cache.clear()

@@ -11,10 +11,14 @@ import pytest
 import requests
 
 from tests.e2e.risk.conftest import RiskTenant, error_text
+from tests.support.server_time import clear_of_boundary
 
 pytestmark = pytest.mark.stack
 
 STUFFING = {"stuffing_accounts_per_ip": 3, "stuffing_block_seconds": 120, "stuffing_window_seconds": 86400}
+# Stuffing windows are fixed (epoch-aligned: UTC days here): the tests' failures, clock moves included, must all
+# fall in one of them, so each test starts with at least this long left in its window.
+WINDOW_NEEDED = 900
 
 
 def alerts_of(outbox: Callable[[], list[dict[str, Any]]], tenant: str) -> list[dict[str, Any]]:
@@ -35,6 +39,7 @@ def test_credential_stuffing_blocks_the_ip_until_the_block_expires(
     client_address: str,
 ) -> None:
     tenant = risk_tenant(STUFFING)
+    clear_of_boundary(clock, STUFFING["stuffing_window_seconds"], WINDOW_NEEDED)
     for n in range(3):
         response = tenant.login(browser, tenant.new_user(), password=f"wrong-{n}")
         assert response.status_code == 401
@@ -61,9 +66,10 @@ def test_credential_stuffing_blocks_the_ip_until_the_block_expires(
 
 
 def test_stuffing_in_one_tenant_does_not_block_another(
-    risk_tenant: Callable[..., RiskTenant], browser: requests.Session
+    risk_tenant: Callable[..., RiskTenant], browser: requests.Session, clock: Any
 ) -> None:
     noisy, quiet = risk_tenant(STUFFING), risk_tenant(STUFFING)
+    clear_of_boundary(clock, STUFFING["stuffing_window_seconds"], WINDOW_NEEDED)
     for n in range(3):
         noisy.login(browser, noisy.new_user(), password=f"wrong-{n}")
     assert noisy.login(browser).status_code == 429

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from chalicelib.core.risk import DEFAULT_POLICY
 from tests.e2e.risk.conftest import RiskTenant, error_text
-from tests.e2e.risk.test_fraud import alerts_of
+from tests.e2e.risk.test_fraud import WINDOW_NEEDED, alerts_of
+from tests.support.server_time import clear_of_boundary
 from tests.support.source_address import session_from
 
 pytestmark = pytest.mark.stack
@@ -42,6 +44,7 @@ def test_failures_from_many_ips_block_the_account_with_growing_durations(
     risk_tenant: Callable[..., RiskTenant], clock: Any, outbox: Callable[[], list[dict[str, Any]]]
 ) -> None:
     tenant = risk_tenant(MANY_IPS)
+    clear_of_boundary(clock, MANY_IPS["stuffing_window_seconds"], WINDOW_NEEDED)
     for n in (21, 22, 23):
         with session_from(f"127.0.0.{n}") as attacker:
             assert tenant.login(attacker, password=f"guess-{n}").status_code == 401
@@ -78,9 +81,10 @@ def test_failures_from_many_ips_block_the_account_with_growing_durations(
 
 
 def test_many_accounts_from_one_ip_block_that_ip_only(
-    risk_tenant: Callable[..., RiskTenant], outbox: Callable[[], list[dict[str, Any]]]
+    risk_tenant: Callable[..., RiskTenant], outbox: Callable[[], list[dict[str, Any]]], clock: Any
 ) -> None:
     tenant = risk_tenant({"stuffing_accounts_per_ip": 3, "stuffing_ips_per_account": 0, "stuffing_block_seconds": 120})
+    clear_of_boundary(clock, DEFAULT_POLICY["stuffing_window_seconds"], WINDOW_NEEDED)
     with session_from("127.0.0.31") as attacker:
         for n in range(3):
             assert tenant.login(attacker, tenant.new_user(), password=f"wrong-{n}").status_code == 401

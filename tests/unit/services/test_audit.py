@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -55,6 +56,22 @@ def test_event_ids_are_time_ordered_and_unique(repository: MemoryAudit) -> None:
     second = service.record(ACTOR, "a.b", "x")
     assert first.event_id < second.event_id and first.node_id == ACTOR.node_id
     clock.reset()
+
+
+@pytest.mark.parametrize("kind", ["record", "user_event"])
+def test_an_event_id_and_its_time_agree_when_a_second_ends_while_it_is_made(
+    repository: MemoryAudit, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The real clock passes from 1000.9999 s to 1001.0001 s between two readings: the id must not pair second 1000
+    with millisecond 0 (sorting before the earlier events of second 1000)."""
+    readings = iter([1000.9999, 1001.0001, 1001.0002, 1001.0003])
+    monkeypatch.setattr(clock, "time", SimpleNamespace(time=lambda: next(readings)))
+    service = AuditService(repository)
+    if kind == "record":
+        event = service.record(ACTOR, "a.b", "x")
+    else:
+        event = service.user_event(TenantId("t1"), "u-1", "a.b", node_id=NodeId("root"), source_ip="", user_agent="")
+    assert (int(event.event_id[:13]), event.occurred_at) == (1000_999, 1000)
 
 
 def test_credential_like_details_are_dropped(repository: MemoryAudit) -> None:

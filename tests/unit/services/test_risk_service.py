@@ -4,7 +4,6 @@ their audit events and alerts, and admin lock/unlock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,9 +16,11 @@ from chalicelib.core.settings import effective_settings
 from chalicelib.services.audit import AuditService
 from chalicelib.services.authentication import throttle_subjects
 from chalicelib.services.risk import RiskService, details_of, is_breached
+from tests.support.server_time import clear_of_boundary
 
 T = TenantId("t1")
 U = UserId("u1")
+STUFFING_WINDOW = 30 * 86400
 
 
 class MemoryRisk:
@@ -81,11 +82,12 @@ class MemoryAudit:
 
 
 @pytest.fixture
-def parts() -> Iterator[tuple[RiskService, MemoryRisk, MemoryAlerts, MemoryAudit]]:
-    clock.reset()
+def parts(frozen_clock: Any) -> tuple[RiskService, MemoryRisk, MemoryAlerts, MemoryAudit]:
+    """The service on a frozen clock (its ``clock.now()`` and the tests' agree), well inside the fixed 30-day
+    stuffing window the tests use (a test moves the clock by minutes)."""
+    clear_of_boundary(frozen_clock, STUFFING_WINDOW, 3600)
     repository, alerts, audit = MemoryRisk(), MemoryAlerts(), MemoryAudit()
-    yield RiskService(repository, alerts, AuditService(audit)), repository, alerts, audit
-    clock.reset()
+    return RiskService(repository, alerts, AuditService(audit)), repository, alerts, audit
 
 
 def settings(**risk: Any) -> Any:
@@ -166,7 +168,7 @@ def test_a_disabled_policy_reads_nothing(parts: Any) -> None:
 
 def test_many_accounts_from_one_ip_block_the_ip_with_an_event_and_an_alert(parts: Any) -> None:
     service, repository, alerts, audit = parts
-    policy = settings(stuffing_accounts_per_ip=3, stuffing_block_seconds=60, stuffing_window_seconds=86400 * 30)
+    policy = settings(stuffing_accounts_per_ip=3, stuffing_block_seconds=60, stuffing_window_seconds=STUFFING_WINDOW)
     assert service.record_failed_sign_in(T, "a@x.org", "203.0.113.9", policy) == []
     assert service.record_failed_sign_in(T, "b@x.org", "203.0.113.9", policy) == []
     [block] = service.record_failed_sign_in(T, "c@x.org", "203.0.113.9", policy)
@@ -185,7 +187,7 @@ def test_many_ips_on_one_account_block_the_account_with_growing_durations(parts:
         stuffing_ips_per_account=3,
         stuffing_block_seconds=60,
         stuffing_max_block_seconds=200,
-        stuffing_window_seconds=86400 * 30,
+        stuffing_window_seconds=STUFFING_WINDOW,
     )
     subject, _ = throttle_subjects("victim@x.org", "")
     assert service.record_failed_sign_in(T, "victim@x.org", "198.51.0.1", policy) == []

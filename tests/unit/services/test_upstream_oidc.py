@@ -151,6 +151,7 @@ def test_claims_missing_from_the_id_token_come_from_userinfo_of_the_same_subject
     assert identity.email_verified is (email is not None)
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_a_fresh_sign_in_is_asked_for_and_its_auth_time_checked() -> None:
     """prompt=login downstream: the upstream is asked for prompt=login/max_age=0, and its ID token must carry an
     auth_time from after the request (OIDC Core §3.1.2.1: auth_time is REQUIRED when max_age was sent)."""

@@ -73,6 +73,7 @@ def test_transient_name_ids_are_refused(sp: SpUnderTest) -> None:
     assert caught.value.reason == "transient_name_id"
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_a_fresh_sign_in_sends_force_authn_and_refuses_an_older_authn_instant(sp: SpUnderTest) -> None:
     """prompt=login downstream: ForceAuthn="true" on the signed AuthnRequest, and an assertion whose AuthnInstant
     predates the request (the IdP reused its session) is refused."""
