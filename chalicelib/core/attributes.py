@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.core import clock
+
 TYPES = ("string", "date", "phone", "url", "boolean")
 FORMATS: dict[str, tuple[str, ...]] = {"date": ("past", "future"), "url": ("https",)}
 MAX_ATTRIBUTES = 30
@@ -110,7 +112,7 @@ def check_attributes(
     for spec in schema:
         raw = submitted.get(spec.name)
         try:
-            value = _check_value(spec, raw, today or dt.datetime.now(dt.UTC).date())
+            value = _check_value(spec, raw, today or dt.datetime.fromtimestamp(clock.now(), dt.UTC).date())
         except _FieldError as error:
             errors[spec.name] = error.code
             continue

@@ -653,7 +653,8 @@ class RiskRepository(Protocol):
     def count_stuffing(
         self, tenant_id: TenantId, *, ip: str, account: str, window: int, expires_at: int
     ) -> tuple[int, int]:
-        """Record a failed (IP, account digest) pair in the window; (accounts from the IP, IPs on the account)."""
+        """Record a failed (IP, account digest) pair in the window; (accounts from the IP, IPs on the account) in
+        this window and the one before it (a burst that straddles a window boundary is counted whole)."""
 
     def block(self, tenant_id: TenantId, subject: str, *, now: int, base: int, most: int) -> int | None:
         """Block a throttle subject (``IP#..``/``EMAIL#..``) with a doubling duration unless already blocked;

@@ -13,7 +13,7 @@ from chalicelib.core.ids import TenantId
 from chalicelib.core.ports import ThrottleRepository
 
 WINDOW_SECONDS = 900
-REQUESTS_PER_WINDOW = 100
+REQUESTS_PER_WINDOW = 100  # allowed per window; the next one is refused
 BLOCK_SECONDS = 300
 MAX_BLOCK_SECONDS = 3600
 ACTIONS = frozenset({"register", "resend", "forgot", "email_change", "mfa_enroll", "phone_change", "passkey_signin"})
@@ -33,7 +33,7 @@ class RequestLimiter:
             f"{action.upper()}#IP#{ip or 'unknown'}",
             now=now,
             window=WINDOW_SECONDS,
-            threshold=REQUESTS_PER_WINDOW,
+            threshold=REQUESTS_PER_WINDOW + 1,  # the request that reaches the threshold is blocked
             base_block=BLOCK_SECONDS,
             max_block=MAX_BLOCK_SECONDS,
         )

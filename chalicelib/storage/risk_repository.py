@@ -1,7 +1,8 @@
 """The risk engine's state: each user's sign-in history, credential-stuffing counters and fraud blocks.
 
 The history is one item in the user's partition (one read and one write per sign-in). Stuffing counters are
-string sets grown with atomic ADD (one item per IP and per account per window, expiring by TTL). A fraud block
+string sets grown with atomic ADD (one item per IP and per account per window, expiring by TTL), counted over the
+current window and the one before. A fraud block
 sets ``blocked_until`` on the same throttle item the password sign-in already reads, so enforcing it costs
 nothing extra; its duration doubles with each block (``block_count``, counted atomically).
 """
@@ -17,7 +18,7 @@ from chalicelib.core.ids import TenantId, UserId
 from chalicelib.core.risk import HistoryUpdate, Location, RiskProfile
 from chalicelib.storage import keys
 from chalicelib.storage.errors import translate_errors, updated_if
-from chalicelib.storage.models import RiskProfileItem, StuffingItem, ThrottleItem
+from chalicelib.storage.models import MainItem, RiskProfileItem, StuffingItem, ThrottleItem
 
 THROTTLE_SK = "THROTTLE"
 STUFFING_SK = "STUFFING"
@@ -93,9 +94,11 @@ class DynamoRiskRepository:
     def count_stuffing(
         self, tenant_id: TenantId, *, ip: str, account: str, window: int, expires_at: int
     ) -> tuple[int, int]:
-        """Add the pair; return (distinct accounts failing from the IP, distinct IPs failing on the account)."""
-        counts = []
-        for kind, subject, member in (("IP", ip, account), ("ACCOUNT", account, ip)):
+        """Add the pair to this window; return (distinct accounts failing from the IP, distinct IPs failing on the
+        account) in this window and the one before it, so a burst across a window boundary counts as one."""
+        sides = (("IP", ip, account), ("ACCOUNT", account, ip))
+        members: list[set[str]] = []
+        for kind, subject, member in sides:
             item = StuffingItem(keys.stuffing_window(tenant_id, kind, subject, window), STUFFING_SK)
             item.update(
                 actions=[
@@ -104,8 +107,14 @@ class DynamoRiskRepository:
                     StuffingItem.ttl.set(_when(expires_at)),
                 ]
             )
-            counts.append(len(item.members or ()))
-        return counts[0], counts[1]
+            members.append(set(item.members or ()))
+        before = {
+            keys.stuffing_window(tenant_id, kind, subject, window - 1): n for n, (kind, subject, _) in enumerate(sides)
+        }
+        for found in MainItem.batch_get([(pk, STUFFING_SK) for pk in before]):
+            if isinstance(found, StuffingItem) and found.pk in before:
+                members[before[found.pk]] |= set(found.members or ())
+        return len(members[0]), len(members[1])
 
     @translate_errors
     def block(self, tenant_id: TenantId, subject: str, *, now: int, base: int, most: int) -> int | None:

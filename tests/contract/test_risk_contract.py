@@ -113,7 +113,7 @@ def test_a_failed_code_transaction_leaves_the_history_untouched(tenant: str) -> 
     assert DynamoRiskRepository().get_profile(tenant_id, user.user_id) == RiskProfile()
 
 
-def test_stuffing_counts_distinct_members_per_window(local_stack: Any) -> None:
+def test_stuffing_counts_distinct_members_over_this_window_and_the_one_before(local_stack: Any) -> None:
     from chalicelib.core.ids import TenantId
     from chalicelib.storage.risk_repository import DynamoRiskRepository
 
@@ -123,7 +123,12 @@ def test_stuffing_counts_distinct_members_per_window(local_stack: Any) -> None:
     assert repository.count_stuffing(tenant, ip="1.2.3.4", account="A", window=1, expires_at=9) == (1, 1)
     assert repository.count_stuffing(tenant, ip="1.2.3.4", account="B", window=1, expires_at=9) == (2, 1)
     assert repository.count_stuffing(tenant, ip="5.6.7.8", account="B", window=1, expires_at=9) == (1, 2)
-    assert repository.count_stuffing(tenant, ip="1.2.3.4", account="C", window=2, expires_at=9) == (1, 1)
+    # The window before counts too (a burst across the boundary is one burst); the one before that does not.
+    assert repository.count_stuffing(tenant, ip="1.2.3.4", account="C", window=2, expires_at=9) == (3, 1)
+    assert repository.count_stuffing(tenant, ip="1.2.3.4", account="D", window=3, expires_at=9) == (2, 1)
+    assert repository.count_stuffing(tenant, ip="9.9.9.9", account="B", window=2, expires_at=9) == (1, 3)
+    other = TenantId(f"rk-{uuid.uuid4().hex[:8]}")
+    assert repository.count_stuffing(other, ip="1.2.3.4", account="E", window=2, expires_at=9) == (1, 1)
 
 
 def test_blocks_double_do_not_stack_and_are_read_by_the_sign_in(local_stack: Any) -> None:

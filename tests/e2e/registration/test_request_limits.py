@@ -8,8 +8,7 @@ from tests.e2e.registration.conftest import Site, unique_email
 
 def test_forgot_password_requests_from_one_ip_are_limited(site: Site) -> None:
     statuses = [
-        site.api("password/forgot", {"email": unique_email("limit")}).status_code
-        for _ in range(REQUESTS_PER_WINDOW - 1)
+        site.api("password/forgot", {"email": unique_email("limit")}).status_code for _ in range(REQUESTS_PER_WINDOW)
     ]
     assert set(statuses) == {202}
     refused = site.api("password/forgot", {"email": unique_email("limit")})

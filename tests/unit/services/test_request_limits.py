@@ -20,7 +20,7 @@ def limiter() -> RequestLimiter:
 
 
 def test_requests_under_the_limit_pass_and_the_next_one_is_blocked(limiter: RequestLimiter) -> None:
-    for _ in range(REQUESTS_PER_WINDOW - 1):
+    for _ in range(REQUESTS_PER_WINDOW):
         limiter.count(TENANT, "register", "203.0.113.5")
     with pytest.raises(RateLimited) as raised:
         limiter.count(TENANT, "register", "203.0.113.5")
@@ -28,7 +28,7 @@ def test_requests_under_the_limit_pass_and_the_next_one_is_blocked(limiter: Requ
 
 
 def test_limits_are_per_ip_action_and_tenant(limiter: RequestLimiter) -> None:
-    for _ in range(REQUESTS_PER_WINDOW - 1):
+    for _ in range(REQUESTS_PER_WINDOW):
         limiter.count(TENANT, "register", "203.0.113.5")
     limiter.count(TENANT, "forgot", "203.0.113.5")
     limiter.count(TENANT, "register", "198.51.100.7")
@@ -36,7 +36,7 @@ def test_limits_are_per_ip_action_and_tenant(limiter: RequestLimiter) -> None:
 
 
 def test_the_block_ends(limiter: RequestLimiter) -> None:
-    for _ in range(REQUESTS_PER_WINDOW):
+    for _ in range(REQUESTS_PER_WINDOW + 1):
         try:
             limiter.count(TENANT, "resend", "203.0.113.5")
         except RateLimited:

@@ -46,9 +46,11 @@ class MemoryRisk:
     ) -> tuple[int, int]:
         self.sets.setdefault(f"{tenant_id}#IP#{ip}#{window}", set()).add(account)
         self.sets.setdefault(f"{tenant_id}#ACCOUNT#{account}#{window}", set()).add(ip)
-        return len(self.sets[f"{tenant_id}#IP#{ip}#{window}"]), len(
-            self.sets[f"{tenant_id}#ACCOUNT#{account}#{window}"]
-        )
+
+        def both(prefix: str) -> int:
+            return len(self.sets[f"{prefix}#{window}"] | self.sets.get(f"{prefix}#{window - 1}", set()))
+
+        return both(f"{tenant_id}#IP#{ip}"), both(f"{tenant_id}#ACCOUNT#{account}")
 
     def block(self, tenant_id: TenantId, subject: str, *, now: int, base: int, most: int) -> int | None:
         state = self.blocks.setdefault(subject, {"blocked_until": 0, "block_count": 0})
@@ -179,6 +181,19 @@ def test_many_accounts_from_one_ip_block_the_ip_with_an_event_and_an_alert(parts
     assert (tenant, kind, payload["pattern"]) == (T, "credential_stuffing", "many_accounts_from_ip")
     [event] = audit.events
     assert (event.action, event.outcome, event.target_id) == ("fraud.block", "failure", "203.0.113.9")
+
+
+def test_a_burst_across_a_window_boundary_counts_whole_and_older_windows_are_forgotten(parts: Any) -> None:
+    service, _, _, _ = parts
+    policy = settings(stuffing_accounts_per_ip=3, stuffing_block_seconds=60, stuffing_window_seconds=STUFFING_WINDOW)
+    clock.advance(STUFFING_WINDOW - clock.now() % STUFFING_WINDOW - 2)  # two seconds before a window ends
+    assert service.record_failed_sign_in(T, "a@x.org", "203.0.113.7", policy) == []
+    assert service.record_failed_sign_in(T, "b@x.org", "203.0.113.7", policy) == []
+    clock.advance(5)  # the next window
+    [block] = service.record_failed_sign_in(T, "c@x.org", "203.0.113.7", policy)
+    assert block.kind == "ip" and block.count == 3
+    clock.advance(STUFFING_WINDOW)  # a and b are two windows back now; c is in the window before
+    assert service.record_failed_sign_in(T, "d@x.org", "203.0.113.7", policy) == []
 
 
 def test_many_ips_on_one_account_block_the_account_with_growing_durations(parts: Any) -> None:
