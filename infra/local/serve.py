@@ -42,6 +42,9 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"gatehouse serve: {name} must be a port number, not {value!r}") from None
 
 
+LISTEN_BACKLOG = 128
+
+
 def create_server(port: int) -> Any:
     """Chalice's local server for stage ``local``, the way ``chalice local --no-autoreload`` builds it."""
     import functools
@@ -55,6 +58,9 @@ def create_server(port: int) -> Any:
     config = factory.CLIFactory(str(REPO_ROOT)).create_config_obj(chalice_stage_name="local")
     validate_routes(config.chalice_app.routes)
     server = create_local_server(config.chalice_app, config, "127.0.0.1", port)
+    # socketserver listens with a backlog of 5: a burst of browsers or test threads got "connection refused".
+    # Listening again on the bound socket raises the backlog (Linux and macOS).
+    server.server.socket.listen(LISTEN_BACKLOG)
     # The client's real address as the event's sourceIp (Chalice's own handler reports 127.0.0.1 for everyone).
     server.server.RequestHandlerClass = functools.partial(
         PeerAddressRequestHandler, app_object=server.app_object, config=config
