@@ -387,15 +387,7 @@ def _finish(
             raise InvalidRequest("Your session has ended. Please start again from the application.")
         session = sessions.record_step_up(existing, amr)
     else:
-        session, cookie_value = sessions.start(
-            tenant_id,
-            user,
-            amr=amr,
-            settings=settings,
-            ip=http.source_ip,
-            user_agent=http.user_agent,
-            location=context.location,
-        )
+        session, cookie_value = start_session(tenant_id, user, context, amr=amr, settings=settings)
         cookies.append(session_cookie(tenant_id, cookie_value, int(settings.get("tokens", "session_seconds"))))
         cookies.append(device_cookie(tenant_id, context, user.user_id))
         risk_details, history = risk_gate.completed_sign_in(http, tenant_id, client, user, pending, amr)
