@@ -194,3 +194,22 @@ def test_passkey_added_from_the_account_portal(
     page.click("#passkey-button")
     expect(page.locator("#add-passkey-button")).to_be_visible()
     assert browser.console_errors == [], browser.console_errors
+
+
+def test_passkeys_are_offered_on_a_domain_and_not_on_an_ip_address(
+    chromium: Callable[..., BrowserSession],  # noqa: F811
+    live_server: str,
+    localhost: str,
+    demo_user: dict[str, Any],
+) -> None:
+    """Browsers refuse an IP address as RP ID: on ``http://127.0.0.1`` (``./gatehouse serve``) the login page does not
+    offer "Sign in with a passkey"; on ``http://localhost`` it does. Both load the script without an error."""
+    browser = chromium()
+    with_authenticator(browser)
+    authorize(browser, live_server, demo_user)
+    expect(browser.page.locator("#email")).to_be_visible()
+    assert browser.page.locator("#passkey-signin").count() == 1  # on the page, left hidden by the script
+    expect(browser.page.locator("#passkey-signin-button")).to_be_hidden()
+    authorize(browser, localhost, demo_user)
+    expect(browser.page.locator("#passkey-signin-button")).to_be_visible()
+    assert browser.console_errors == [], browser.console_errors

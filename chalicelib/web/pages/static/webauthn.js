@@ -3,7 +3,8 @@
    A form marked data-passkey="create" or "get" carries the ceremony options the server made for it (data-options,
    bound to the form's sealed state); on submit this script runs the ceremony and posts the result in the form's
    "credential" field, with the form's own CSRF token and state. It makes no requests of its own. Elements marked
-   data-passkey-reveal are shown only when the browser supports passkeys (the pages work without this script). */
+   data-passkey-reveal are shown only when the browser supports passkeys and the page is not on an IP address (the
+   pages work without this script; a ceremony the user asks for on an IP address fails with the form's message). */
 (function () {
   "use strict";
 
@@ -101,9 +102,13 @@
   if (!window.PublicKeyCredential || !navigator.credentials) {
     return;
   }
-  Array.prototype.forEach.call(document.querySelectorAll("[data-passkey-reveal]"), function (element) {
-    element.hidden = false;
-  });
+  // Browsers refuse an IP address as the relying party ID (http://127.0.0.1:8000 locally): offer nothing there.
+  var host = location.hostname;
+  if (!/^[0-9.]+$/.test(host) && host.indexOf(":") < 0 && host.charAt(0) !== "[") {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-passkey-reveal]"), function (element) {
+      element.hidden = false;
+    });
+  }
   Array.prototype.forEach.call(document.querySelectorAll("form[data-passkey][data-options]"), function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
