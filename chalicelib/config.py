@@ -36,6 +36,8 @@ class Settings:
     alerts_topic_arn: str = ""
     # The audit table's stream (DynamoDB Streams): the CDK stack wires the real one to the stream consumer.
     audit_stream_arn: str = "arn:aws:dynamodb:us-east-1:123456789012:table/gatehouse-audit/stream/local"
+    # EventBridge bus (name or ARN) the security alerts go to as well as the SNS topic; "" publishes to SNS only.
+    alerts_event_bus: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -71,6 +73,7 @@ def settings() -> Settings:
         alerts_topic_arn=env.get(
             "GATEHOUSE_ALERTS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:gatehouse-local-security-alerts"
         ),
+        alerts_event_bus=env.get("GATEHOUSE_ALERTS_EVENT_BUS", "").strip(),
     )
 
 

@@ -429,9 +429,17 @@ def password_changer() -> PasswordChanger:
 
 @cache
 def alerts() -> ports.AlertPublisher:
+    """The SNS topic, and the EventBridge bus as well when one is configured (``GATEHOUSE_ALERTS_EVENT_BUS``)."""
+    from chalicelib.config import settings
+    from chalicelib.outbound.alert_fanout import FanOutAlertPublisher
     from chalicelib.outbound.sns_alerts import SnsAlertPublisher
 
-    return SnsAlertPublisher()
+    sinks: list[tuple[str, ports.AlertPublisher]] = [("sns", SnsAlertPublisher())]
+    if settings().alerts_event_bus:
+        from chalicelib.outbound.eventbridge_alerts import EventBridgeAlertPublisher
+
+        sinks.append(("eventbridge", EventBridgeAlertPublisher()))
+    return FanOutAlertPublisher(sinks)
 
 
 @cache

@@ -35,6 +35,18 @@ STATE_MACHINE_ROLE_ARN = "arn:aws:iam::123456789012:role/gatehouse-local-state-m
 DEFAULT_EMAIL_SENDER = "no-reply@gatehouse.local"
 LOCK_WAIT_SECONDS = 120.0
 ALERTS_TOPIC = "gatehouse-local-security-alerts"  # chalicelib.config's default GATEHOUSE_ALERTS_TOPIC_ARN
+ALERTS_EVENT_BUS = "gatehouse-local-security-alerts"  # GATEHOUSE_ALERTS_EVENT_BUS of the local stack
+
+
+def ensure_event_bus(events: Any, name: str) -> None:
+    """Create the EventBridge bus unless it exists (CreateEventBus refuses an existing name)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        events.create_event_bus(Name=name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+            raise
 
 
 class StackLocked(EmulatorError):
@@ -55,6 +67,7 @@ def settings_environment(app_port: int, owner_pid: int | None = None) -> dict[st
         "GATEHOUSE_KMS_KEY_ID": ALIAS,
         "GATEHOUSE_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
         PREFIX_ENV: arn_prefix(REGION),
+        "GATEHOUSE_ALERTS_EVENT_BUS": ALERTS_EVENT_BUS,
     }
 
 
@@ -166,7 +179,7 @@ class LocalStack:
         return self
 
     def provision(self) -> None:
-        """Idempotent: tables, the SES sender identity and the state machines."""
+        """Idempotent: tables, the SES sender identity, the state machines and the security alerts topic and bus."""
         import boto3
 
         from chalicelib.storage.schema import create_tables
@@ -180,6 +193,7 @@ class LocalStack:
         session.client("ses").verify_email_identity(EmailAddress=sender)
         register_state_machines(session.client("stepfunctions"), STATE_MACHINE_ROLE_ARN)
         session.client("sns").create_topic(Name=ALERTS_TOPIC)  # idempotent: same name, same ARN
+        ensure_event_bus(session.client("events"), ALERTS_EVENT_BUS)
 
     def ensure_moto_state(self) -> bool:
         """Put moto-side resources back if moto's backends were reset (``mock_aws`` does that); True if it had to."""

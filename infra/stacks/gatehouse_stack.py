@@ -34,6 +34,7 @@ from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -107,6 +108,7 @@ class GatehouseStack(cdk.Stack):
             description=f"Gatehouse {stage}: the role every Chalice function runs as",
         )
         self.alerts_topic = self._add_alerts_topic()
+        self.alerts_bus = self._add_alerts_bus()
         self.function_logs = logs.LogGroup(
             self,
             "FunctionLogs",
@@ -167,6 +169,18 @@ class GatehouseStack(cdk.Stack):
             enforce_ssl=True,
         )
 
+    def _add_alerts_bus(self) -> events.EventBus:
+        """The EventBridge bus the same alerts go to as events (``source`` "gatehouse", ``detail.tenant``,
+        ``detail.kind``): the operator adds a rule per tenant routing its alerts on (to the tenant's own bus, an API
+        destination, a queue). Encrypted with the stack's key (CDK grants EventBridge its use for this bus only)."""
+        return events.EventBus(
+            self,
+            "SecurityAlertsBus",
+            event_bus_name=f"gatehouse-{self.stage}-security-alerts",
+            description=f"Gatehouse {self.stage} security alerts, one event per alert",
+            kms_key=self.key,
+        )
+
     # -- 3. the Chalice app --------------------------------------------------------------------------------------
     def _function_environment(self, sender_domain: str, public_url: str | None) -> dict[str, str]:
         env = {spec["env"]: self.tables[spec["logical_id"]].table_name for spec in self.table_specs}
@@ -174,6 +188,7 @@ class GatehouseStack(cdk.Stack):
         env["GATEHOUSE_KMS_KEY_ID"] = self.key.key_arn
         env["GATEHOUSE_EMAIL_SENDER"] = f"no-reply@{sender_domain}"
         env["GATEHOUSE_ALERTS_TOPIC_ARN"] = self.alerts_topic.topic_arn
+        env["GATEHOUSE_ALERTS_EVENT_BUS"] = self.alerts_bus.event_bus_name
         # A prefix, not the machines' ARNs, so that the functions do not depend on the machines that depend on
         # them; the app appends the definition's stem with "_" -> "-".
         env[STATE_MACHINE_PREFIX_ENV] = self.format_arn(
@@ -348,6 +363,7 @@ class GatehouseStack(cdk.Stack):
                 ],
             ),
             iam.PolicyStatement(actions=["sns:Publish"], resources=[self.alerts_topic.topic_arn]),
+            iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.alerts_bus.event_bus_arn]),
             iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.function_logs.log_group_arn]
             ),

@@ -330,3 +330,27 @@ def test_audit_log_lines_are_subscribed_to_the_ingest_function(template: dict[st
     assert permission["FunctionName"] == {"Fn::GetAtt": ["IngestAuditLog", "Arn"]}
     assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
     assert "Fn::GetAtt" in permission["SourceArn"]
+
+
+def test_security_alerts_bus_is_encrypted_and_named_to_the_functions(template: dict[str, Any]) -> None:
+    ((bus_id, bus),) = _resources(template, "AWS::Events::EventBus").items()
+    (key_id,) = _resources(template, "AWS::KMS::Key")
+    assert bus["Properties"]["Name"] == "gatehouse-prod-security-alerts"
+    assert bus["Properties"]["KmsKeyIdentifier"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    for function in _resources(template, "AWS::Serverless::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["GATEHOUSE_ALERTS_EVENT_BUS"] == {"Ref": bus_id}
+    # EventBridge may use the key for this bus only (the key policy's conditions name it).
+    (key,) = _resources(template, "AWS::KMS::Key").values()
+    [events_grant] = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
+    conditions = events_grant["Condition"]["StringEquals"]
+    assert ":event-bus/gatehouse-prod-security-alerts" in json.dumps(conditions["aws:SourceArn"])
+    assert "kms:EncryptionContext:aws:events:event-bus:arn" in conditions
+
+
+def test_the_functions_may_put_events_on_the_alerts_bus_only(template: dict[str, Any]) -> None:
+    (bus_id,) = _resources(template, "AWS::Events::EventBus")
+    assert _function_role_statements(template, "events") == [
+        {"Action": "events:PutEvents", "Effect": "Allow", "Resource": {"Fn::GetAtt": [bus_id, "Arn"]}}
+    ]
