@@ -225,10 +225,10 @@ def bearer_endpoint(realm: str) -> Callable[[Handler], Handler]:
             try:
                 return handler(request, *args)
             except Exception as error:  # noqa: BLE001
-                oauth = to_oauth_error(error)
                 if isinstance(error, MissingBearer):
                     challenge = f'Bearer realm="{realm}"'
                     return HttpResponse(401, "", {"WWW-Authenticate": challenge, **NO_STORE})
+                oauth = to_oauth_error(error)
                 challenge = f'Bearer realm="{realm}", error="{oauth.error}"'
                 if oauth.description:
                     challenge += f', error_description="{oauth.description}"'

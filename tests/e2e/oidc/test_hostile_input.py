@@ -1,0 +1,153 @@
+"""Hostile input on every route, over HTTP: whatever arrives, the answer is the protocol's own error, never a 5xx and
+never a stack trace. The routes come from the Chalice app itself, so a route is covered the day it is added.
+
+Each route and method gets malformed and wrongly typed bodies (JSON, forms, SCIM, bytes that are not UTF-8), odd
+credentials (a garbage bearer token, Basic that is not base64, a wrong secret) and a hostile query string, against
+the demo tenant, a tenant that does not exist and a tenant name that is not one. Nothing here is signed in, so
+nothing can change state; the test connects from its own address (``client_address``), so its failures throttle
+nobody else. Nor is any of it logged as a server error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.stack
+
+TENANTS = ("demo", "no-such-tenant", "%2e%2e")
+PARAMETERS = {"section": "sessions", "item": "x", "sub": "y", "kind": "totp", "step": "password", "idp": "nope"}
+OTHER_PARAMETER = "x" * 300  # ids, names, slugs, actions: long and unknown
+
+BODIES: tuple[tuple[str, bytes], ...] = (
+    ("application/json", b"{not json"),
+    ("application/json", b"[1, 2, 3]"),
+    ("application/json", b"null"),
+    ("application/json", b'{"a":' * 200 + b"1" + b"}" * 200),  # deep nesting
+    (
+        "application/json",
+        json.dumps(
+            {
+                "email": "\u0000@\u202e.example",
+                "password": 12,
+                "scope": ["openid"],
+                "redirect_uri": {"a": 1},
+                "client_id": None,
+                "flow_token": "x" * 5000,
+                "code": [],
+                "credential": "not an object",
+                "schemas": 5,
+                "Operations": "all",
+                "userName": True,
+                "seconds": -1,
+                "roles": [{"nested": ["deep"]}],
+            }
+        ).encode(),
+    ),
+    (
+        "application/x-www-form-urlencoded",
+        b"grant_type=authorization_code&grant_type=refresh_token&code=%zz&redirect_uri=javascript:alert(1)"
+        b"&client_id=%00&email=a%40b&email=c%40d&password=&csrf=x&flow=%ff%fe&scope=" + b"a" * 4000,
+    ),
+    ("application/x-www-form-urlencoded", b"\xff\xfe\x00\x01=\x80"),
+    ("application/scim+json", b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{}]}'),
+    ("text/plain", b"SAMLResponse=PHhtbD4="),
+    ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--x--"),
+)
+AUTHORIZATIONS = (
+    None,
+    "Bearer " + "e30." * 3,
+    "Bearer a.b.c.d.e",
+    "Basic !!notbase64!!",
+    "Basic " + base64.b64encode(b"demo-web:wrong-secret").decode(),
+    "Basic " + base64.b64encode(b"\xff\xfe:\x00").decode(),
+)
+HOSTILE_QUERY = (
+    "?client_id=%00&redirect_uri=javascript%3Aalert(1)&response_type=code&response_type=token&scope=openid%20"
+    + "x" * 2000
+    + "&state=%ff&code_challenge_method=plain&max_age=-5&prompt=none%20login&ui_locales=%E2%80%AE&filter=userName%20eq"
+    + "&startIndex=-1&count=abc&SAMLResponse=%%%&RelayState=&token=.&token_type_hint=x&idp=..%2F..&type=%0a&before=z"
+)
+
+
+def routes() -> Iterator[tuple[str, str]]:
+    import app
+
+    for path, methods in sorted(app.app.routes.items()):
+        if path.startswith("/_local/"):
+            continue
+        for method in sorted(methods):
+            yield path, method
+
+
+def concrete(path: str, tenant: str) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "tenant":
+            return tenant
+        return PARAMETERS.get(name, OTHER_PARAMETER)
+
+    return re.sub(r"\{(\w+)\}", value, path)
+
+
+def refused_properly(response: requests.Response) -> str | None:
+    """Why the answer breaks the rule, or None."""
+    if response.status_code >= 500:
+        return f"status {response.status_code}: {response.text[:300]!r}"
+    text = response.text
+    if "Traceback" in text or 'File "/' in text or "botocore" in text or "pynamodb" in text.lower():
+        return f"internals in the body: {text[:300]!r}"
+    return None
+
+
+@pytest.fixture
+def server_errors() -> Iterator[list[logging.LogRecord]]:
+    """ERROR records of the app's logger (Chalice's ``gatehouse`` logger does not propagate to the root)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("gatehouse")
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_no_route_answers_hostile_input_with_a_server_error_or_a_trace(
+    live_server: str, server_errors: list[logging.LogRecord]
+) -> None:
+    from tests.support.demo import seeded_demo
+
+    seeded_demo(live_server)  # the demo tenant, its clients and identity providers exist
+    failures: list[str] = []
+    statuses: dict[int, int] = {}
+    with requests.Session() as http:
+        for index, (path, method) in enumerate(routes()):
+            # The hostile query on every tenant name; the bodies on the demo tenant, where the handlers run.
+            attempts: list[dict[str, Any]] = [{"url": live_server + concrete(path, t) + HOSTILE_QUERY} for t in TENANTS]
+            if method != "GET":
+                url = live_server + concrete(path, "demo")
+                attempts += [{"url": url, "data": body, "headers": {"Content-Type": kind}} for kind, body in BODIES]
+            for number, attempt in enumerate(attempts):
+                headers = dict(attempt.pop("headers", {}))
+                authorization = AUTHORIZATIONS[(index + number) % len(AUTHORIZATIONS)]
+                if authorization:
+                    headers["Authorization"] = authorization
+                response = http.request(method, headers=headers, timeout=30, allow_redirects=False, **attempt)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                problem = refused_properly(response)
+                if problem:
+                    shown = attempt.get("data", b"")[:60] if "data" in attempt else attempt["url"][:80]
+                    failures.append(f"{method} {path} {headers.get('Content-Type', '')} {shown!r}: {problem}")
+    assert sum(statuses.values()) > 1000
+    assert failures == [], "\n".join(failures)
+    # The handlers were reached, not only the router: validation, authentication and protocol errors all answer.
+    assert {400, 401, 404}.issubset(statuses), statuses
+    # Bad input is the client's mistake: the server logs no error (an "unhandled error" line pages an operator).
+    assert [record.getMessage() for record in server_errors] == []
