@@ -69,6 +69,25 @@ AUTHORIZATIONS = (
     "Basic " + base64.b64encode(b"demo-web:wrong-secret").decode(),
     "Basic " + base64.b64encode(b"\xff\xfe:\x00").decode(),
 )
+FORGED_COOKIES = {
+    "gh_session": "%%",
+    "gh_csrf": "a.b.c",
+    "gh_device": "..",
+    "gh_did": "e30.e30.",
+    "gh_mfa_device": "x" * 900,
+    "gh_account": "\\",
+    "gh_account_login": "==",
+}
+HOSTILE_HEADERS = {  # on every request: forged cookies, impossible CloudFront locations, odd languages and agents
+    "Cookie": "; ".join(f"{name}={value}" for name, value in FORGED_COOKIES.items()),
+    "CloudFront-Viewer-Latitude": "NaN",
+    "CloudFront-Viewer-Longitude": "1e999",
+    "CloudFront-Viewer-Country": "ZZZZ",
+    "Accept-Language": "*;q=abc, de-DE;q=2, \u00e9",
+    "User-Agent": "Mozilla/5.0 " + "x" * 3000,
+    "X-Forwarded-For": "not-an-ip, 999.1.1.1",
+    "Origin": "null",
+}
 HOSTILE_QUERY = (
     "?client_id=%00&redirect_uri=javascript%3Aalert(1)&response_type=code&response_type=token&scope=openid%20"
     + "x" * 2000
@@ -135,7 +154,7 @@ def test_no_route_answers_hostile_input_with_a_server_error_or_a_trace(
                 url = live_server + concrete(path, "demo")
                 attempts += [{"url": url, "data": body, "headers": {"Content-Type": kind}} for kind, body in BODIES]
             for number, attempt in enumerate(attempts):
-                headers = dict(attempt.pop("headers", {}))
+                headers = {**HOSTILE_HEADERS, **attempt.pop("headers", {})}
                 authorization = AUTHORIZATIONS[(index + number) % len(AUTHORIZATIONS)]
                 if authorization:
                     headers["Authorization"] = authorization
