@@ -3,8 +3,10 @@ never a stack trace. The routes come from the Chalice app itself, so a route is 
 
 Each route and method gets malformed and wrongly typed bodies (JSON, forms, SCIM, bytes that are not UTF-8), odd
 credentials (a garbage bearer token, Basic that is not base64, a wrong secret) and a hostile query string, against
-the demo tenant, a tenant that does not exist and a tenant name that is not one. Nothing here is signed in, so
-nothing can change state; the test connects from its own address (``client_address``), so its failures throttle
+the demo tenant, a tenant that does not exist and a tenant name that is not one; nothing there is signed in, so
+nothing can change state. The second test does the same signed in, on a fresh tenant of its own: the user's SSO
+session and bearer token, an admin + SCIM service token, so the handlers behind authentication see the bodies.
+Each test connects from its own address (``client_address``), so its failures throttle
 nobody else. Nor is any of it logged as a server error.
 """
 
@@ -170,3 +172,116 @@ def test_no_route_answers_hostile_input_with_a_server_error_or_a_trace(
     assert {400, 401, 404}.issubset(statuses), statuses
     # Bad input is the client's mistake: the server logs no error (an "unhandled error" line pages an operator).
     assert [record.getMessage() for record in server_errors] == []
+
+
+ACCOUNT_PATHS = (  # what the account API and the portal serve, and a few things they do not
+    "",
+    "/profile",
+    "/email",
+    "/password",
+    "/sessions/x",
+    "/tokens/x",
+    "/activity",
+    "/consents",
+    "/consents/x",
+    "/consents/x/receipt",
+    "/exports",
+    "/exports/x",
+    "/phone",
+    "/phone/verify",
+    "/identities",
+    "/identities/x",
+    "/mfa",
+    "/mfa/totp",
+    "/mfa/totp/verify",
+    "/mfa/x/y",
+    "/deletion",
+    "/security",
+    "/privacy",
+    "/sessions",  # last: DELETE signs out everywhere
+)
+SIGNED_IN_BODIES = BODIES[:2] + BODIES[4:7]  # bad JSON, a JSON array, wrongly typed fields, form garbage, not UTF-8
+METHOD_ORDER = ("GET", "POST", "PATCH", "PUT", "DELETE")  # what may end the session (sign-outs) comes last
+
+
+def signed_in(live_server: str) -> tuple[str, requests.Session, str, str]:
+    """A fresh tenant with a signed-in user: (slug, the user's browser with its SSO session, the user's access token
+    for the account API, an admin + SCIM service token)."""
+    from chalicelib import container
+    from chalicelib.core.ids import TenantId
+    from tests.support.oidc_client import Provider, pkce_pair
+    from tests.support.tenants import new_tenant, new_user, new_web_client
+
+    slug = new_tenant("hostile")
+    web, user = new_web_client(live_server, slug), new_user(slug)
+    provider = Provider(live_server, slug)
+    browser = requests.Session()
+    verifier, challenge = pkce_pair()
+    params = {
+        "client_id": web.client_id,
+        "redirect_uri": web.redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile email offline_access",
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    code = provider.sign_in(browser, params, user.email, user.password)["code"]
+    exchanged = provider.token(
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": web.redirect_uri, "code_verifier": verifier},
+        auth=(web.client_id, web.client_secret),
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    service, secret = container.clients().create(
+        TenantId(slug), name="Hostile admin", client_type="service", scopes=["admin", "scim"]
+    )
+    granted = provider.token(
+        {"grant_type": "client_credentials", "scope": "admin scim"}, auth=(service.client_id, secret or "")
+    )
+    assert granted.status_code == 200, granted.text
+    return slug, browser, exchanged.json()["access_token"], granted.json()["access_token"]
+
+
+def test_signed_in_requests_with_hostile_input_get_protocol_errors_too(
+    live_server: str, server_errors: list[logging.LogRecord]
+) -> None:
+    """The same with credentials that work: the user's SSO session on the hosted pages, the user's bearer token on
+    the account API, an admin service token on the admin and SCIM APIs, so the handlers validate the bodies."""
+    slug, browser, user_token, admin_token = signed_in(live_server)
+    headers = {name: value for name, value in HOSTILE_HEADERS.items() if name != "Cookie"}  # keep the real session
+    failures: list[str] = []
+    statuses: dict[int, int] = {}
+    for method in METHOD_ORDER:
+        for path, methods in routes():
+            if method not in methods:
+                continue
+            if path.startswith("/t/{tenant}/account/"):
+                continue  # the same handler as /account: its sub-paths are ACCOUNT_PATHS
+            paths = [path + extra for extra in ACCOUNT_PATHS] if path == "/t/{tenant}/account" else [path]
+            for concrete_path in paths:
+                url = live_server + concrete(concrete_path, slug)
+                if "/admin/" in url or "/scim/" in url:
+                    token = admin_token
+                elif "/account" in url or url.endswith(("/userinfo", "/authn/passkeys", "/authn/passkeys/verify")):
+                    token = user_token
+                else:
+                    token = ""
+                attempts: list[dict[str, Any]] = [{"url": url + HOSTILE_QUERY}]
+                if method != "GET":
+                    attempts += [
+                        {"url": url, "data": body, "headers": {"Content-Type": kind}} for kind, body in SIGNED_IN_BODIES
+                    ]
+                for attempt in attempts:
+                    sent = {**headers, **attempt.pop("headers", {})}
+                    if token:
+                        sent["Authorization"] = f"Bearer {token}"
+                    response = browser.request(method, headers=sent, timeout=30, allow_redirects=False, **attempt)
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                    problem = refused_properly(response)
+                    if problem:
+                        shown = attempt.get("data", b"")[:60] if "data" in attempt else "hostile query"
+                        failures.append(f"{method} {concrete_path} {sent.get('Content-Type', '')} {shown!r}: {problem}")
+    assert failures == [], "\n".join(failures)
+    assert [record.getMessage() for record in server_errors] == []
+    # The credentials worked: pages and APIs answered, not only their authentication.
+    assert statuses.get(200, 0) > 20 and statuses.get(400, 0) > 100, statuses
