@@ -17,7 +17,6 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
@@ -128,6 +127,32 @@ def refused_properly(response: requests.Response) -> str | None:
     return None
 
 
+class Probe:
+    """Sends hostile attempts through ``http`` and keeps the answers' statuses and every answer
+    that breaks the rule."""
+
+    def __init__(self, http: requests.Session, headers: dict[str, str]) -> None:
+        self.http = http
+        self.headers = headers  # sent with every attempt
+        self.statuses: dict[int, int] = {}
+        self.failures: list[str] = []
+
+    def send(self, method: str, url: str, authorization: str | None, body: tuple[str, bytes] | None = None) -> None:
+        """One attempt: ``url`` as it is (with ``HOSTILE_QUERY`` or not), ``body`` as (content type, bytes)."""
+        headers = dict(self.headers)
+        if body is not None:
+            headers["Content-Type"] = body[0]
+        if authorization:
+            headers["Authorization"] = authorization
+        data = body[1] if body is not None else None
+        response = self.http.request(method, url, data=data, headers=headers, timeout=30, allow_redirects=False)
+        self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
+        problem = refused_properly(response)
+        if problem:
+            shown = body[1][:60] if body is not None else url[:120]
+            self.failures.append(f"{method} {url.split('?')[0]} {headers.get('Content-Type', '')} {shown!r}: {problem}")
+
+
 @pytest.fixture
 def server_errors() -> Iterator[list[logging.LogRecord]]:
     """ERROR records of the app's logger (Chalice's ``gatehouse`` logger does not propagate to the root)."""
@@ -146,28 +171,19 @@ def test_no_route_answers_hostile_input_with_a_server_error_or_a_trace(
     from tests.support.demo import seeded_demo
 
     seeded_demo(live_server)  # the demo tenant, its clients and identity providers exist
-    failures: list[str] = []
-    statuses: dict[int, int] = {}
     with requests.Session() as http:
+        probe = Probe(http, HOSTILE_HEADERS)
         for index, (path, method) in enumerate(routes()):
             # The hostile query on every tenant name; the bodies on the demo tenant, where the handlers run.
-            attempts: list[dict[str, Any]] = [{"url": live_server + concrete(path, t) + HOSTILE_QUERY} for t in TENANTS]
+            credentials = (AUTHORIZATIONS[(index + n) % len(AUTHORIZATIONS)] for n in range(len(TENANTS) + len(BODIES)))
+            for tenant in TENANTS:
+                probe.send(method, live_server + concrete(path, tenant) + HOSTILE_QUERY, next(credentials))
             if method != "GET":
-                url = live_server + concrete(path, "demo")
-                attempts += [{"url": url, "data": body, "headers": {"Content-Type": kind}} for kind, body in BODIES]
-            for number, attempt in enumerate(attempts):
-                headers = {**HOSTILE_HEADERS, **attempt.pop("headers", {})}
-                authorization = AUTHORIZATIONS[(index + number) % len(AUTHORIZATIONS)]
-                if authorization:
-                    headers["Authorization"] = authorization
-                response = http.request(method, headers=headers, timeout=30, allow_redirects=False, **attempt)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                problem = refused_properly(response)
-                if problem:
-                    shown = attempt.get("data", b"")[:60] if "data" in attempt else attempt["url"][:80]
-                    failures.append(f"{method} {path} {headers.get('Content-Type', '')} {shown!r}: {problem}")
+                for body in BODIES:
+                    probe.send(method, live_server + concrete(path, "demo"), next(credentials), body)
+    statuses = probe.statuses
     assert sum(statuses.values()) > 1000
-    assert failures == [], "\n".join(failures)
+    assert probe.failures == [], "\n".join(probe.failures)
     # The handlers were reached, not only the router: validation, authentication and protocol errors all answer.
     assert {400, 401, 404}.issubset(statuses), statuses
     # Bad input is the client's mistake: the server logs no error (an "unhandled error" line pages an operator).
@@ -249,39 +265,26 @@ def test_signed_in_requests_with_hostile_input_get_protocol_errors_too(
     the account API, an admin service token on the admin and SCIM APIs, so the handlers validate the bodies."""
     slug, browser, user_token, admin_token = signed_in(live_server)
     headers = {name: value for name, value in HOSTILE_HEADERS.items() if name != "Cookie"}  # keep the real session
-    failures: list[str] = []
-    statuses: dict[int, int] = {}
+    probe = Probe(browser, headers)
     for method in METHOD_ORDER:
-        for path, methods in routes():
-            if method not in methods:
-                continue
-            if path.startswith("/t/{tenant}/account/"):
-                continue  # the same handler as /account: its sub-paths are ACCOUNT_PATHS
+        for path, route_method in routes():
+            if route_method != method or path.startswith("/t/{tenant}/account/"):
+                continue  # the account sub-routes are the same handler as /account: its sub-paths are ACCOUNT_PATHS
             paths = [path + extra for extra in ACCOUNT_PATHS] if path == "/t/{tenant}/account" else [path]
             for concrete_path in paths:
                 url = live_server + concrete(concrete_path, slug)
                 if "/admin/" in url or "/scim/" in url:
-                    token = admin_token
+                    authorization = f"Bearer {admin_token}"
                 elif "/account" in url or url.endswith(("/userinfo", "/authn/passkeys", "/authn/passkeys/verify")):
-                    token = user_token
+                    authorization = f"Bearer {user_token}"
                 else:
-                    token = ""
-                attempts: list[dict[str, Any]] = [{"url": url + HOSTILE_QUERY}]
+                    authorization = None
+                probe.send(method, url + HOSTILE_QUERY, authorization)
                 if method != "GET":
-                    attempts += [
-                        {"url": url, "data": body, "headers": {"Content-Type": kind}} for kind, body in SIGNED_IN_BODIES
-                    ]
-                for attempt in attempts:
-                    sent = {**headers, **attempt.pop("headers", {})}
-                    if token:
-                        sent["Authorization"] = f"Bearer {token}"
-                    response = browser.request(method, headers=sent, timeout=30, allow_redirects=False, **attempt)
-                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                    problem = refused_properly(response)
-                    if problem:
-                        shown = attempt.get("data", b"")[:60] if "data" in attempt else "hostile query"
-                        failures.append(f"{method} {concrete_path} {sent.get('Content-Type', '')} {shown!r}: {problem}")
-    assert failures == [], "\n".join(failures)
+                    for body in SIGNED_IN_BODIES:
+                        probe.send(method, url, authorization, body)
+    statuses = probe.statuses
+    assert probe.failures == [], "\n".join(probe.failures)
     assert [record.getMessage() for record in server_errors] == []
     # The credentials worked: pages and APIs answered, not only their authentication.
     assert statuses.get(200, 0) > 20 and statuses.get(400, 0) > 100, statuses
