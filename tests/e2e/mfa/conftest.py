@@ -17,9 +17,12 @@ import requests
 
 from tests.support.demo import totp as totp_now
 from tests.support.oidc_client import Page, query_params, strip_query
+from tests.support.server_time import clear_of_boundary
 from tests.support.tenants import HostedTenant, new_tenant, new_user, new_web_client
 
 TIMEOUT = 15
+TOTP_STEP_SECONDS = 30  # RFC 6238 time step
+TOTP_STEP_NEEDED = 25  # seconds of the step a test may use after enrolling
 
 
 @dataclass(frozen=True)
@@ -114,19 +117,14 @@ def enroll_totp(
     secret = match.group(1).replace(" ", "")
     assert f"secret={secret}" in page.html
     assert "<svg" in page.html
-    to_next_step(clock)
+    # Most of a TOTP step ahead: a code computed at 29.9 s and checked at 30.1 s would be the next step's, no replay.
+    clear_of_boundary(clock, TOTP_STEP_SECONDS, TOTP_STEP_NEEDED)
     response = post_form(
         browser, site, page, "/mfa/enroll/totp", {"code": totp_now(secret, clock)}, button=("step", "confirm")
     )
     assert response.status_code == 200, response.text[:500]
     codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", response.text)
     return secret, codes, response
-
-
-def to_next_step(clock: Any) -> None:
-    """Move the server clock to the start of the next 30-second TOTP step, so a test has the whole step before the
-    code changes (a code computed at 29.9 s and checked at 30.1 s is the next step's, not a replay)."""
-    clock.advance(30 - clock.now() % 30)
 
 
 def signed_in_with_totp(site: MfaSite, clock: Any) -> tuple[str, list[str]]:
