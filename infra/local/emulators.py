@@ -147,7 +147,8 @@ class DynamoDBLocal:
                 if self._port_chosen and "Failed to bind" in output and self._bind_retries > 0:
                     # Another process took the free port between our probe and the JVM's bind: try another one.
                     self._bind_retries -= 1
-                    log.warning("DynamoDB Local lost port %s to another process; retrying", self.port)
+                    # Recovered, so not a warning: the CLI's stderr carries only its own one-line error (CONTRACT.md).
+                    log.info("DynamoDB Local lost port %s to another process; retrying", self.port)
                     self.spawn()
                     self.wait_until_ready()
                     return

@@ -321,13 +321,18 @@ def test_live_server_serves_the_app_at_the_public_url(live_server: str) -> None:
     assert status in (403, 404)  # Chalice's local gateway answered
 
 
-def test_dynamodb_local_that_loses_its_free_port_takes_another(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dynamodb_local_that_loses_its_free_port_takes_another(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The port was free when probed, then another process bound it before the JVM did: DynamoDB Local is started
-    again on another free port instead of failing the stack (a race seen in CI)."""
+    again on another free port instead of failing the stack (a race seen in CI), and says so below warning level:
+    the CLI's stderr (Python's last-resort log handler) carries only its own one-line error (CONTRACT.md)."""
+    import logging
     import socket
 
     from infra.local import emulators
 
+    caplog.set_level(logging.INFO, logger="gatehouse.local")
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))  # bound, not listening: the JVM (every interface) cannot bind it and exits
     offered = [taken.getsockname()[1]]
@@ -346,6 +351,8 @@ def test_dynamodb_local_that_loses_its_free_port_takes_another(monkeypatch: pyte
             assert client.list_tables()["TableNames"] == []
     finally:
         taken.close()
+    retried = [r for r in caplog.records if "lost port" in r.getMessage()]
+    assert [r.levelno for r in retried] == [logging.INFO]
 
 
 def test_free_ports_are_never_handed_out_twice() -> None:
