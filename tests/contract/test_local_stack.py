@@ -333,6 +333,8 @@ def test_dynamodb_local_that_loses_its_free_port_takes_another(
     from infra.local import emulators
 
     caplog.set_level(logging.INFO, logger="gatehouse.local")
+    # Heard on the logger itself: once the app is imported, Chalice's "gatehouse" logger stops propagation to the root.
+    monkeypatch.setattr(logging.getLogger("gatehouse.local"), "handlers", [caplog.handler])
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))  # bound, not listening: the JVM (every interface) cannot bind it and exits
     offered = [taken.getsockname()[1]]
@@ -352,7 +354,7 @@ def test_dynamodb_local_that_loses_its_free_port_takes_another(
     finally:
         taken.close()
     retried = [r for r in caplog.records if "lost port" in r.getMessage()]
-    assert [r.levelno for r in retried] == [logging.INFO]
+    assert retried and {r.levelno for r in retried} == {logging.INFO}  # (heard once or twice: root and logger)
 
 
 def test_free_ports_are_never_handed_out_twice() -> None:
